@@ -1,0 +1,158 @@
+/**
+ * Input validation for the policyExecution workflow. Pure: the workflow validates its own input with
+ * it (so a bad input fails the workflow, non-retryably, before any side effect) and the CLI and the
+ * dbt dispatcher validate with it before starting anything.
+ */
+import { z } from 'zod';
+
+/** Serialized size cap for the policy object (UTF-16 code units of its JSON; close enough to bytes). */
+export const MAX_POLICY_JSON_CHARS = 64 * 1024;
+const MAX_JSON_DEPTH = 8;
+const MAX_ARRAY_ITEMS = 1000;
+const MAX_TEXT = 4096;
+
+// C0 controls except tab, newline, carriage return; plus DEL.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f]/;
+// eslint-disable-next-line no-control-regex
+const CONTROL_OR_NEWLINE = /[\u0000-\u001f\u007f]/;
+
+const line = (max: number) =>
+  z
+    .string()
+    .min(1, 'must not be empty')
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => s.trim().length > 0, 'must not be blank')
+    .refine((s) => !CONTROL_OR_NEWLINE.test(s), 'must not contain control characters or newlines');
+
+const text = (max: number) =>
+  z
+    .string()
+    .max(max, `must be at most ${max} characters`)
+    .refine((s) => !CONTROL.test(s), 'must not contain control characters');
+
+type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
+
+function jsonDepth(value: unknown, depth = 0): number {
+  if (Array.isArray(value)) return value.reduce<number>((m, v) => Math.max(m, jsonDepth(v, depth + 1)), depth + 1);
+  if (value !== null && typeof value === 'object')
+    return Object.values(value).reduce<number>((m, v) => Math.max(m, jsonDepth(v, depth + 1)), depth + 1);
+  return depth;
+}
+
+const jsonValue: z.ZodType<Json> = z.lazy(() =>
+  z.union([
+    text(MAX_TEXT),
+    z.number().finite(),
+    z.boolean(),
+    z.null(),
+    z.array(jsonValue).max(MAX_ARRAY_ITEMS, `must have at most ${MAX_ARRAY_ITEMS} items`),
+    z.record(z.string().max(256), jsonValue),
+  ]),
+);
+
+export const PRIORITIES = ['low', 'medium', 'high', 'critical'] as const;
+
+export const PolicyParametersSchema = z
+  .object({
+    retention_days: z.number().int('must be a whole number').min(0).max(36500).optional(),
+    classification: line(128).optional(),
+    compliance_level: line(128).optional(),
+    circuit_breaker_enabled: z.boolean().optional(),
+  })
+  .catchall(jsonValue)
+  .refine((p) => jsonDepth(p) <= MAX_JSON_DEPTH, `must not nest deeper than ${MAX_JSON_DEPTH} levels`);
+
+/** The guide's policy object (the "Sample Request" of Create Policy). */
+export const PolicySchema = z.strictObject({
+  policy_name: line(256),
+  policy_type: line(128),
+  description: text(MAX_TEXT).optional(),
+  priority: z.enum(PRIORITIES, { error: `must be one of ${PRIORITIES.join(', ')}` }),
+  created_by: line(256),
+  expected_policy_id: line(128).optional(),
+  parameters: PolicyParametersSchema.optional(),
+});
+export type PolicyData = z.infer<typeof PolicySchema>;
+
+export const DEFAULT_MAX_POLLS = 3;
+export const DEFAULT_POLL_INTERVAL_MS = 2000;
+
+/** Per-execution options (the workflow's optional second argument). */
+export const ExecutionOptionsSchema = z.strictObject({
+  /** Execution id for the state table; defaults to the workflow id. */
+  executionId: z
+    .string()
+    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ : @ - (not starting with a symbol)')
+    .optional(),
+  /** How many status polls before giving up (guide: 3). */
+  maxPolls: z.number().int('must be a whole number').min(1).max(1000).default(DEFAULT_MAX_POLLS),
+  /** Delay between polls, a durable timer (guide: 2 s). */
+  pollIntervalMs: z.number().int('must be a whole number').min(0).max(86_400_000).default(DEFAULT_POLL_INTERVAL_MS),
+  /** Ask for a refresh of policy_execution_model when the execution ends. */
+  refreshModel: z.boolean().default(true),
+  /** Temporal retry policy for the API calls (transient errors only). */
+  retry: z
+    .strictObject({
+      maximumAttempts: z.number().int().min(1).max(100).default(8),
+      initialIntervalMs: z.number().int().min(1).max(600_000).default(1000),
+      maximumIntervalMs: z.number().int().min(1).max(3_600_000).default(20_000),
+    })
+    .default({ maximumAttempts: 8, initialIntervalMs: 1000, maximumIntervalMs: 20_000 }),
+});
+export type ExecutionOptions = z.infer<typeof ExecutionOptionsSchema>;
+export type ExecutionOptionsInput = z.input<typeof ExecutionOptionsSchema>;
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; field: string; message: string };
+
+function formatPath(root: string, path: PropertyKey[]): string {
+  let out = root;
+  for (const p of path) out += typeof p === 'number' ? `[${p}]` : `.${String(p)}`;
+  return out;
+}
+
+function firstIssue(root: string, error: z.ZodError): { field: string; message: string } {
+  const issue = error.issues[0];
+  if (!issue) return { field: root, message: `${root}: invalid` };
+  if (issue.code === 'unrecognized_keys') {
+    const field = formatPath(root, [...issue.path, issue.keys[0] ?? '?']);
+    return { field, message: `${field}: unknown field (allowed fields are listed in the usage guide)` };
+  }
+  const field = formatPath(root, issue.path);
+  let msg = issue.message;
+  if (issue.code === 'invalid_type' && msg.startsWith('Invalid input: expected')) {
+    msg = msg.replace('Invalid input: ', '');
+    if (msg.endsWith('received undefined')) msg = 'is required';
+  }
+  return { field, message: `${field}: ${msg}` };
+}
+
+export function validatePolicy(input: unknown): Validated<PolicyData> {
+  if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+    const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
+    return { ok: false, field: 'policy', message: `policy: must be a JSON object, got ${got}` };
+  }
+  let size: number;
+  try {
+    size = JSON.stringify(input).length;
+  } catch {
+    return { ok: false, field: 'policy', message: 'policy: is not serializable JSON' };
+  }
+  if (size > MAX_POLICY_JSON_CHARS) {
+    return {
+      ok: false,
+      field: 'policy',
+      message: `policy: is ${size} characters as JSON, more than the limit of ${MAX_POLICY_JSON_CHARS}`,
+    };
+  }
+  const r = PolicySchema.safeParse(input);
+  return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('policy', r.error) };
+}
+
+export function validateOptions(input: unknown): Validated<ExecutionOptions> {
+  if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
+    return { ok: false, field: 'options', message: 'options: must be a JSON object' };
+  }
+  const r = ExecutionOptionsSchema.safeParse(input ?? {});
+  return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('options', r.error) };
+}
