@@ -34,7 +34,8 @@ const text = (max: number) =>
 type Json = string | number | boolean | null | Json[] | { [key: string]: Json };
 
 function jsonDepth(value: unknown, depth = 0): number {
-  if (Array.isArray(value)) return value.reduce<number>((m, v) => Math.max(m, jsonDepth(v, depth + 1)), depth + 1);
+  if (Array.isArray(value))
+    return value.reduce<number>((m, v) => Math.max(m, jsonDepth(v, depth + 1)), depth + 1);
   if (value !== null && typeof value === 'object')
     return Object.values(value).reduce<number>((m, v) => Math.max(m, jsonDepth(v, depth + 1)), depth + 1);
   return depth;
@@ -83,12 +84,20 @@ export const ExecutionOptionsSchema = z.strictObject({
   /** Execution id for the state table; defaults to the workflow id. */
   executionId: z
     .string()
-    .regex(/^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/, 'must be 1-128 of A-Z a-z 0-9 . _ : @ - (not starting with a symbol)')
+    .regex(
+      /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/,
+      'must be 1-128 of A-Z a-z 0-9 . _ : @ - (not starting with a symbol)',
+    )
     .optional(),
   /** How many status polls before giving up (guide: 3). */
   maxPolls: z.number().int('must be a whole number').min(1).max(1000).default(DEFAULT_MAX_POLLS),
   /** Delay between polls, a durable timer (guide: 2 s). */
-  pollIntervalMs: z.number().int('must be a whole number').min(0).max(86_400_000).default(DEFAULT_POLL_INTERVAL_MS),
+  pollIntervalMs: z
+    .number()
+    .int('must be a whole number')
+    .min(0)
+    .max(86_400_000)
+    .default(DEFAULT_POLL_INTERVAL_MS),
   /** Ask for a refresh of policy_execution_model when the execution ends. */
   refreshModel: z.boolean().default(true),
   /** Temporal retry policy for the API calls (transient errors only). */
@@ -111,6 +120,39 @@ function formatPath(root: string, path: PropertyKey[]): string {
   return out;
 }
 
+function describeType(value: unknown): string {
+  if (value === null) return 'null';
+  if (Array.isArray(value)) return 'array';
+  return typeof value;
+}
+
+/**
+ * Our own wording for zod's issue codes: zod's default messages depend on which locale the bundle
+ * loaded, and the workflow sandbox bundle must say the same as the CLI.
+ */
+function describeIssue(issue: z.core.$ZodIssue): string {
+  const custom = issue.message && !issue.message.startsWith('Invalid') && !issue.message.startsWith('Too ');
+  if (custom) return issue.message;
+  switch (issue.code) {
+    case 'invalid_type':
+      return issue.input === undefined
+        ? 'is required'
+        : `expected ${issue.expected}, got ${describeType(issue.input)}`;
+    case 'too_small':
+      return `must be at least ${String(issue.minimum)}`;
+    case 'too_big':
+      return `must be at most ${String(issue.maximum)}`;
+    case 'invalid_value':
+      return `must be one of ${issue.values.map((v) => JSON.stringify(v)).join(', ')}`;
+    case 'invalid_format':
+      return `has an invalid format (${issue.format})`;
+    case 'invalid_union':
+      return 'is not a valid JSON value here (too long, too large, or of an unsupported type)';
+    default:
+      return 'is invalid';
+  }
+}
+
 function firstIssue(root: string, error: z.ZodError): { field: string; message: string } {
   const issue = error.issues[0];
   if (!issue) return { field: root, message: `${root}: invalid` };
@@ -119,12 +161,7 @@ function firstIssue(root: string, error: z.ZodError): { field: string; message: 
     return { field, message: `${field}: unknown field (allowed fields are listed in the usage guide)` };
   }
   const field = formatPath(root, issue.path);
-  let msg = issue.message;
-  if (issue.code === 'invalid_type' && msg.startsWith('Invalid input: expected')) {
-    msg = msg.replace('Invalid input: ', '');
-    if (msg.endsWith('received undefined')) msg = 'is required';
-  }
-  return { field, message: `${field}: ${msg}` };
+  return { field, message: `${field}: ${describeIssue(issue)}` };
 }
 
 export function validatePolicy(input: unknown): Validated<PolicyData> {
@@ -145,7 +182,7 @@ export function validatePolicy(input: unknown): Validated<PolicyData> {
       message: `policy: is ${size} characters as JSON, more than the limit of ${MAX_POLICY_JSON_CHARS}`,
     };
   }
-  const r = PolicySchema.safeParse(input);
+  const r = PolicySchema.safeParse(input, { reportInput: true });
   return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('policy', r.error) };
 }
 
@@ -153,6 +190,6 @@ export function validateOptions(input: unknown): Validated<ExecutionOptions> {
   if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
     return { ok: false, field: 'options', message: 'options: must be a JSON object' };
   }
-  const r = ExecutionOptionsSchema.safeParse(input ?? {});
+  const r = ExecutionOptionsSchema.safeParse(input ?? {}, { reportInput: true });
   return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('options', r.error) };
 }

@@ -14,7 +14,10 @@ export const SEARCH_ATTRIBUTE_NAMES = {
   status: 'PolicyExecutionStatus',
 } as const;
 
-export const PolicyIdKey = defineSearchAttributeKey(SEARCH_ATTRIBUTE_NAMES.policyId, SearchAttributeType.KEYWORD);
+export const PolicyIdKey = defineSearchAttributeKey(
+  SEARCH_ATTRIBUTE_NAMES.policyId,
+  SearchAttributeType.KEYWORD,
+);
 export const PolicyExecutionStatusKey = defineSearchAttributeKey(
   SEARCH_ATTRIBUTE_NAMES.status,
   SearchAttributeType.KEYWORD,

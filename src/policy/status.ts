@@ -24,7 +24,13 @@ export function classifyPolicyStatus(status: unknown): PolicyStatusClass {
 }
 
 /** The state table's `status` values, in the order an execution moves through them. */
-export const EXECUTION_STATUSES = ['pending', 'policy_created', 'policy_ready', 'completed', 'error'] as const;
+export const EXECUTION_STATUSES = [
+  'pending',
+  'policy_created',
+  'policy_ready',
+  'completed',
+  'error',
+] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
 
 export function isTerminalStatus(status: ExecutionStatus): boolean {

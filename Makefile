@@ -1,0 +1,65 @@
+# policy-execution: every target bootstraps what it needs from a fresh clone (pinned npm lockfile,
+# pinned Python requirements in .venv). Re-running is fast when nothing changed.
+SHELL := bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+STAMPS := .make
+SRC := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json scripts/bundle-workflows.js
+
+.PHONY: help deps build test test-unit lint demo up down status logs clean
+
+help:
+	@echo "make demo   - bring up the local stack, run the guide's sample policy end to end, tear down"
+	@echo "make test   - install everything and run every test (unit + integration)"
+	@echo "make up     - start Temporal dev server (UI :8233), policy API simulator and worker; 'make down' stops them"
+	@echo "make status - show what of the local stack is running"
+	@echo "make lint   - eslint, prettier and tsc"
+
+deps: $(STAMPS)/npm $(STAMPS)/venv
+
+$(STAMPS)/npm: package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv: requirements.lock
+	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@mkdir -p $(STAMPS) && touch $@
+
+build: $(STAMPS)/build
+
+$(STAMPS)/build: $(STAMPS)/npm $(SRC)
+	rm -rf dist
+	npx tsc -p tsconfig.json
+	node scripts/bundle-workflows.js
+	@mkdir -p $(STAMPS) && touch $@
+
+test: deps build
+	npx tsc -p tsconfig.test.json
+	npx vitest run
+
+test-unit: $(STAMPS)/npm
+	npx vitest run --project unit
+
+lint: $(STAMPS)/npm
+	npx tsc -p tsconfig.test.json
+	npm run lint
+
+up: deps build
+	scripts/stack.sh up
+
+down:
+	scripts/stack.sh down
+
+status:
+	scripts/stack.sh status
+
+demo: deps build
+	scripts/demo.sh
+
+clean:
+	-scripts/stack.sh down
+	rm -rf dist $(STAMPS) .local

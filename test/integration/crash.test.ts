@@ -1,0 +1,96 @@
+/**
+ * Crash test: SIGKILL the worker process while an execution is polling, start a new worker, and the
+ * execution completes with exactly one create and one circuit-breaker request.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { inject } from 'vitest';
+import { WORKFLOW_TYPE, type StateRow } from '../../src/policy';
+import { FAST_RETRY, policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
+
+const WORKER_JS = path.resolve(__dirname, '../../dist/worker.js');
+
+let h: Harness;
+beforeAll(async () => {
+  if (!fs.existsSync(WORKER_JS)) throw new Error(`${WORKER_JS} is missing: run 'make build' first`);
+  h = await startHarness({ inProcessWorker: false });
+});
+afterAll(async () => {
+  await h?.close();
+});
+
+function startWorkerProcess(): Promise<ChildProcess> {
+  const child = spawn(process.execPath, [WORKER_JS], {
+    env: {
+      ...process.env,
+      TEMPORAL_ADDRESS: inject('temporalAddress'),
+      TEMPORAL_NAMESPACE: 'default',
+      POLICY_TASK_QUEUE: h.taskQueue,
+      POLICY_API_URL: h.sim.url,
+      WAREHOUSE_PATH: h.warehousePath,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let out = '';
+  return new Promise((resolve, reject) => {
+    const onData = (d: Buffer) => {
+      out += d.toString();
+      if (out.includes('worker ready')) resolve(child);
+    };
+    child.stdout?.on('data', onData);
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => reject(new Error(`worker exited early (${code}): ${out}`)));
+  });
+}
+
+async function waitFor<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 60_000): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn().catch(() => undefined);
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+describe('worker crash', () => {
+  it('survives SIGKILL of the worker during polling', async () => {
+    const pid = uniqueId('crash');
+    h.sim.scriptPolicy(pid, { statuses: ['pending', 'processing', 'ready'] });
+    const first = await startWorkerProcess();
+    const workflowId = uniqueId('crash-exec');
+    const handle = await h.env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [policyWithId(pid), { pollIntervalMs: 1500, retry: FAST_RETRY, refreshModel: false }],
+    });
+    // Wait until the first poll is recorded, then kill the worker in the middle of polling.
+    await waitFor(async () => {
+      const row = await h.warehouse.getState(workflowId);
+      return row && row.poll_count >= 1 ? row : undefined;
+    }, 'the first poll');
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+
+    const second = await startWorkerProcess();
+    try {
+      const result = (await handle.result()) as StateRow;
+      expect(result.status).toBe('completed');
+      const row = await h.warehouse.getState(workflowId);
+      expect(row).toMatchObject({
+        status: 'completed',
+        poll_count: 3,
+        completed: true,
+        circuit_breaker_completed: true,
+      });
+      const reqs = h.sim.requests({ policyId: pid });
+      expect(reqs.filter((r) => r.path === '/createpolicy')).toHaveLength(1);
+      expect(reqs.filter((r) => r.path === '/circuit')).toHaveLength(1);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.once('exit', r));
+    }
+  });
+});
