@@ -1,0 +1,84 @@
+{#-
+  run_query: the usage guide's "Check State Table" operation.
+
+    dbt run-operation run_query --args '{"sql": "SELECT * FROM policy_execution_state ORDER BY start_time DESC LIMIT 1"}'
+
+  prints the result as a text table (column names, one line per row; a row too wide for the screen
+  is printed vertically, one `column | value` line per column), long cells truncated to
+  `max_width` characters, at most `max_rows` rows.
+
+  A root-project macro named run_query overrides dbt's built-in run_query everywhere in this
+  project, including inside dbt's own macros. So this one behaves exactly like the built-in (runs
+  the statement outside a transaction and returns the agate table) and only prints when it is the
+  macro invoked by `dbt run-operation run_query`. The project's own macros call dbt.run_query.
+-#}
+{% macro run_query(sql, max_rows=50, max_width=60) %}
+  {%- set table = dbt.run_query(sql) -%}
+  {%- if execute and flags.WHICH == 'run-operation' and invocation_args_dict.get('macro') == 'run_query' -%}
+    {%- do log(format_table(table, max_rows | int, max_width | int), info=True) -%}
+  {%- endif -%}
+  {{ return(table) }}
+{% endmacro %}
+
+
+{#- An agate table as text (see run_query). -#}
+{% macro format_table(table, max_rows=50, max_width=60, screen_width=160) %}
+  {%- set names = table.column_names | list -%}
+  {%- set total = table.rows | length -%}
+  {%- set rows = [] -%}
+  {%- for row in table.rows[:max_rows] -%}
+    {%- set cells = [] -%}
+    {%- for value in row.values() -%}
+      {%- set text = 'NULL' if value is none else (value | string | replace('\r', ' ') | replace('\n', ' ')) -%}
+      {%- if text | length > max_width -%}
+        {%- set text = text[:max_width - 3] ~ '...' -%}
+      {%- endif -%}
+      {%- do cells.append(text) -%}
+    {%- endfor -%}
+    {%- do rows.append(cells) -%}
+  {%- endfor -%}
+
+  {%- set widths = [] -%}
+  {%- for name in names -%}
+    {%- set column = loop.index0 -%}
+    {%- set width = namespace(value=name | length) -%}
+    {%- for cells in rows -%}
+      {%- if cells[column] | length > width.value -%}
+        {%- set width.value = cells[column] | length -%}
+      {%- endif -%}
+    {%- endfor -%}
+    {%- do widths.append(width.value) -%}
+  {%- endfor -%}
+
+  {%- set lines = [] -%}
+  {%- if (widths | sum) + 3 * ((names | length) - 1) <= screen_width -%}
+    {%- set header = [] -%}
+    {%- set rule = [] -%}
+    {%- for name in names -%}
+      {%- do header.append(name.ljust(widths[loop.index0])) -%}
+      {%- do rule.append('-' * widths[loop.index0]) -%}
+    {%- endfor -%}
+    {%- do lines.append(header | join(' | ')) -%}
+    {%- do lines.append(rule | join('-+-')) -%}
+    {%- for cells in rows -%}
+      {%- set padded = [] -%}
+      {%- for cell in cells -%}
+        {%- do padded.append(cell.ljust(widths[loop.index0])) -%}
+      {%- endfor -%}
+      {%- do lines.append(padded | join(' | ') | trim) -%}
+    {%- endfor -%}
+  {%- else -%}
+    {%- set name_width = names | map('length') | max -%}
+    {%- for cells in rows -%}
+      {%- do lines.append('-[ row ' ~ loop.index ~ ' ]' ~ '-' * ([name_width - 6, 3] | max)) -%}
+      {%- for cell in cells -%}
+        {%- do lines.append(names[loop.index0].ljust(name_width) ~ ' | ' ~ cell) -%}
+      {%- endfor -%}
+    {%- endfor -%}
+  {%- endif -%}
+  {%- if total > (rows | length) -%}
+    {%- do lines.append('... ' ~ (total - (rows | length)) ~ ' more rows (max_rows=' ~ max_rows ~ ')') -%}
+  {%- endif -%}
+  {%- do lines.append('(' ~ total ~ ' row' ~ ('' if total == 1 else 's') ~ ')') -%}
+  {{ return('\n' ~ (lines | join('\n'))) }}
+{% endmacro %}
