@@ -98,6 +98,13 @@ stop() { # name
 
 case "${1:-}" in
   up)
+    # Check every port first, so a taken port stops the stack before any part of it starts.
+    if ! running temporal; then
+      check_port "Temporal dev server" "$TEMPORAL_PORT" TEMPORAL_PORT
+      check_port "Temporal Web UI" "$TEMPORAL_UI_PORT" TEMPORAL_UI_PORT
+      check_port "Temporal HTTP API" "$TEMPORAL_HTTP_PORT" TEMPORAL_HTTP_PORT
+    fi
+    running simulator || check_port "policy API simulator" "$SIMULATOR_PORT" SIMULATOR_PORT
     start_temporal
     start_simulator
     start_worker

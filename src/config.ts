@@ -2,7 +2,9 @@
  * Process configuration from the environment (worker, CLI). Secrets are read here and go only to the
  * policy API client: never into workflow inputs, history, the state table or logs.
  */
+import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
+import { defaultDbtBin } from './dbt/runner';
 import { TASK_QUEUE } from './policy/keys';
 import type { EndpointProfile } from './policy-api/types';
 
@@ -16,8 +18,36 @@ export interface WorkerConfig {
     maxResponseBytes: number;
   };
   breaker: { threshold: number; halfOpenAfterMs: number };
+  /**
+   * POLICY_API_MAX_RPS: cap on activity starts per second on the task queue, enforced by the Temporal
+   * server across every worker polling it (WorkerOptions.maxTaskQueueActivitiesPerSecond). Every policy
+   * API request runs in its own activity, so this also caps API requests per second. Unset = no cap.
+   */
+  maxApiRequestsPerSecond: number | undefined;
   warehousePath: string;
+  /** Model refresh (the dbtRefresh workflow and the dbt worker); null when DBT_REFRESH=off. */
+  dbt: DbtConfig | null;
+  /** Pause between passes of the dbt request dispatcher; 0 turns it off. */
+  dispatchIntervalMs: number;
 }
+
+export interface DbtConfig {
+  taskQueue: string;
+  workflowId: string;
+  projectDir: string;
+  dbtBin: string;
+  /** dbt's target and log paths for the worker's runs. */
+  workDir: string;
+  target: string | undefined;
+  debounceMs: number;
+  maxWaitMs: number;
+  runTimeoutMs: number;
+  /** `daemon`: a warm dbt process (default); `cli`: one dbt CLI process per run. */
+  mode: 'daemon' | 'cli';
+}
+
+/** The repository root (this file is src/config.ts or dist/config.js). */
+export const REPO_ROOT = path.resolve(__dirname, '..');
 
 function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
@@ -25,6 +55,14 @@ function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min 
   const n = Number(raw);
   if (!Number.isInteger(n) || n < min)
     throw new Error(`${name} must be a whole number >= ${min}, got '${raw}'`);
+  return n;
+}
+
+function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  const n = Number(raw);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${name} must be a number > 0, got '${raw}'`);
   return n;
 }
 
@@ -52,8 +90,37 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       threshold: intFromEnv(env, 'POLICY_API_BREAKER_THRESHOLD', 10),
       halfOpenAfterMs: intFromEnv(env, 'POLICY_API_BREAKER_HALF_OPEN_MS', 5_000, 1),
     },
-    warehousePath: env.WAREHOUSE_PATH ?? '.local/warehouse.duckdb',
+    maxApiRequestsPerSecond: positiveNumberFromEnv(env, 'POLICY_API_MAX_RPS'),
+    warehousePath: env.WAREHOUSE_PATH || '.local/warehouse.duckdb',
+    dbt: loadDbtConfig(env, env.POLICY_TASK_QUEUE ?? TASK_QUEUE),
+    dispatchIntervalMs: intFromEnv(env, 'DISPATCH_INTERVAL_MS', 1_000),
   };
+}
+
+function loadDbtConfig(env: NodeJS.ProcessEnv, taskQueue: string): DbtConfig | null {
+  const mode = (env.DBT_REFRESH ?? 'on').toLowerCase();
+  if (mode === 'off' || mode === 'false' || mode === '0') return null;
+  if (mode !== 'on' && mode !== 'true' && mode !== '1')
+    throw new Error(`DBT_REFRESH must be 'on' or 'off', got '${env.DBT_REFRESH}'`);
+  return {
+    taskQueue: env.DBT_TASK_QUEUE || `${taskQueue}-dbt`,
+    workflowId: env.DBT_REFRESH_WORKFLOW_ID || 'policy-model-refresh',
+    projectDir: path.resolve(env.DBT_PROJECT_DIR || path.join(REPO_ROOT, 'dbt')),
+    dbtBin: env.DBT_BIN || defaultDbtBin(REPO_ROOT),
+    workDir: path.resolve(env.DBT_WORK_DIR || '.local/dbt-worker'),
+    target: env.DBT_TARGET || undefined,
+    debounceMs: intFromEnv(env, 'DBT_REFRESH_DEBOUNCE_MS', 1_000),
+    maxWaitMs: intFromEnv(env, 'DBT_REFRESH_MAX_WAIT_MS', 10_000),
+    runTimeoutMs: intFromEnv(env, 'DBT_RUN_TIMEOUT_MS', 600_000, 1),
+    mode: dbtMode(env.DBT_RUNNER),
+  };
+}
+
+function dbtMode(raw: string | undefined): 'daemon' | 'cli' {
+  const mode = (raw || 'daemon').toLowerCase();
+  if (mode !== 'daemon' && mode !== 'cli')
+    throw new Error(`DBT_RUNNER must be 'daemon' or 'cli', got '${raw}'`);
+  return mode;
 }
 
 /** Temporal connection settings: TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY, TLS, profiles. */

@@ -6,9 +6,13 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps } from './activities';
-import { loadTemporalConfig, loadWorkerConfig } from './config';
+import { createActivities, type ActivityDeps, type RefreshTarget } from './activities';
+import { createDbtActivities, type DbtActivityDeps } from './activities/dbt';
+import { loadTemporalConfig, loadWorkerConfig, REPO_ROOT, type DbtConfig } from './config';
+import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
+import { RequestDispatcher } from './dispatcher';
 import { createPolicyApiClient } from './policy-api/client';
 import { DuckDbWarehouse } from './warehouse/duckdb';
 
@@ -37,6 +41,49 @@ export async function createPolicyWorker(args: {
   });
 }
 
+/**
+ * The dbt worker: only the runModelRefresh activity, on its own task queue, ONE slot, so dbt runs
+ * started through Temporal never overlap (design.md §5).
+ */
+export async function createDbtWorker(args: {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  deps: DbtActivityDeps;
+}): Promise<Worker> {
+  return Worker.create({
+    connection: args.connection,
+    namespace: args.namespace,
+    taskQueue: args.taskQueue,
+    activities: createDbtActivities(args.deps),
+    maxConcurrentActivityTaskExecutions: 1,
+  });
+}
+
+/** How the worker runs dbt: a warm dbt process (scripts/dbt_daemon.py) unless DBT_RUNNER=cli. */
+export function dbtExecutor(config: DbtConfig, warehousePath: string): DbtExecutor {
+  return createDbtExecutor({
+    mode: config.mode,
+    script: path.join(REPO_ROOT, 'scripts', 'dbt_daemon.py'),
+    dbtBin: config.dbtBin,
+    projectDir: config.projectDir,
+    warehousePath: path.resolve(warehousePath),
+    targetPath: path.join(config.workDir, 'target'),
+    logPath: path.join(config.workDir, 'logs'),
+    target: config.target,
+    timeoutMs: config.runTimeoutMs,
+  });
+}
+
+export function refreshTarget(client: Client, config: DbtConfig, mainTaskQueue: string): RefreshTarget {
+  return {
+    client,
+    workflowId: config.workflowId,
+    taskQueue: mainTaskQueue,
+    input: { dbtTaskQueue: config.taskQueue, debounceMs: config.debounceMs, maxWaitMs: config.maxWaitMs },
+  };
+}
+
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const temporal = loadTemporalConfig();
@@ -44,19 +91,60 @@ async function main(): Promise<void> {
   await warehouse.init();
   const api = createPolicyApiClient(config.api);
   const connection = await NativeConnection.connect(temporal.connectionOptions);
+  const clientConnection = await Connection.connect(temporal.connectionOptions);
+  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+  let dispatcher: RequestDispatcher | null = null;
+  const dbt = config.dbt ? dbtExecutor(config.dbt, config.warehousePath) : null;
   try {
     const worker = await createPolicyWorker({
       connection,
       namespace: temporal.namespace,
       taskQueue: config.taskQueue,
-      deps: { api, warehouse, breaker: config.breaker },
+      deps: {
+        api,
+        warehouse,
+        breaker: config.breaker,
+        refresh: config.dbt ? refreshTarget(client, config.dbt, config.taskQueue) : undefined,
+      },
+      options:
+        config.maxApiRequestsPerSecond === undefined
+          ? undefined
+          : { maxTaskQueueActivitiesPerSecond: config.maxApiRequestsPerSecond },
     });
+    const dbtWorker =
+      config.dbt && dbt
+        ? await createDbtWorker({
+            connection,
+            namespace: temporal.namespace,
+            taskQueue: config.dbt.taskQueue,
+            deps: { warehouse, dbt },
+          })
+        : null;
+    // Warm dbt up now, so the first refresh does not pay for Python start-up and parsing.
+    void dbt?.prepare();
+    if (config.dispatchIntervalMs > 0) {
+      dispatcher = new RequestDispatcher({
+        client,
+        warehouse,
+        taskQueue: config.taskQueue,
+        intervalMs: config.dispatchIntervalMs,
+        logger: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
+      });
+      dispatcher.startPolling();
+    }
     console.log(
       `worker ready: namespace=${temporal.namespace} task-queue=${config.taskQueue} ` +
-        `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${config.warehousePath}`,
+        `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${config.warehousePath} ` +
+        `model-refresh=${config.dbt ? `${config.dbt.workflowId} via ${config.dbt.taskQueue}` : 'off'} ` +
+        `dispatcher=${config.dispatchIntervalMs > 0 ? `every ${config.dispatchIntervalMs} ms` : 'off'}` +
+        (config.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${config.maxApiRequestsPerSecond}`),
     );
-    await worker.run();
+    // SIGINT / SIGTERM shut down both workers (Temporal's Runtime handles the signals).
+    await Promise.all([worker.run(), dbtWorker?.run()]);
   } finally {
+    await dispatcher?.stop();
+    await dbt?.close();
+    await clientConnection.close();
     await connection.close();
     await api.close();
     await warehouse.close();

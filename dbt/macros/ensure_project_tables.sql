@@ -80,6 +80,7 @@ CREATE TABLE IF NOT EXISTS {{ refresh_log }} (
     success BOOLEAN,
     duration_ms INTEGER,
     rows_affected INTEGER,
+    model_rows INTEGER,
     requests INTEGER,
     error VARCHAR,
     workflow_id VARCHAR
@@ -135,6 +136,7 @@ CREATE TABLE IF NOT EXISTS {{ refresh_log }} (
     success BOOLEAN,
     duration_ms INTEGER,
     rows_affected INTEGER,
+    model_rows INTEGER,
     requests INTEGER,
     error VARCHAR,
     workflow_id VARCHAR

@@ -3,6 +3,7 @@
  * (the policy API client and the warehouse), so the worker, tests and benchmarks wire real parts the
  * same way.
  */
+import type { Client } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import {
   BrokenCircuitError,
@@ -22,6 +23,11 @@ import {
   type PolicyStatusResult,
 } from '../policy-api/types';
 import { WarehouseBusyError, type Warehouse } from '../warehouse/types';
+import {
+  DBT_REFRESH_WORKFLOW_TYPE,
+  refreshRequestedSignal,
+  type DbtRefreshInput,
+} from '../workflows/dbt-refresh';
 
 export interface BreakerOptions {
   /** Consecutive retryable failures that open the breaker; 0 disables it. */
@@ -32,10 +38,22 @@ export interface BreakerOptions {
 
 export const DEFAULT_BREAKER: BreakerOptions = { threshold: 10, halfOpenAfterMs: 5_000 };
 
+/** Where terminal executions ask for a refresh of policy_execution_model (the dbtRefresh workflow). */
+export interface RefreshTarget {
+  client: Client;
+  /** The singleton refresher's workflow id (one per warehouse). */
+  workflowId: string;
+  /** Task queue the refresher workflow runs on (the worker's main queue). */
+  taskQueue: string;
+  input: DbtRefreshInput;
+}
+
 export interface ActivityDeps {
   api: PolicyApi;
   warehouse: Warehouse;
   breaker?: BreakerOptions;
+  /** Absent: model refresh is off for this worker (requestModelRefresh does nothing). */
+  refresh?: RefreshTarget;
 }
 
 /** Converts a client error into a Temporal failure: Temporal's retry policy does the retrying. */
@@ -93,6 +111,23 @@ export function createActivities(deps: ActivityDeps) {
       } catch (err) {
         throw toApplicationFailure(err, breakerOpts.halfOpenAfterMs);
       }
+    },
+
+    /**
+     * Ask the dbtRefresh workflow for a refresh (signal-with-start: starts it if it is not running).
+     * Returns false when this worker has model refresh turned off.
+     */
+    async requestModelRefresh(input: { executionId: string }): Promise<boolean> {
+      const target = deps.refresh;
+      if (!target) return false;
+      await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+        workflowId: target.workflowId,
+        taskQueue: target.taskQueue,
+        args: [target.input],
+        signal: refreshRequestedSignal,
+        signalArgs: [{ executionId: input.executionId }],
+      });
+      return true;
     },
 
     async createPolicy(input: {

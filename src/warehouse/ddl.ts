@@ -87,5 +87,39 @@ export const SNOWFLAKE_STATE_DDL = `CREATE TABLE IF NOT EXISTS policy_execution_
     updated_at TIMESTAMP_NTZ
 )`;
 
+export const REQUESTS_TABLE = 'policy_execution_requests';
+export const REFRESH_LOG_TABLE = 'policy_model_refresh_log';
+
+/**
+ * Execution requests made from dbt (`dbt run-operation run_policy_workflow`, `policy_execution(...)`).
+ * The worker's dispatcher starts one workflow per row (workflow id = request_id) and marks the row.
+ * Same DDL as dbt/macros/ensure_project_tables.sql (test/unit/dbt-project.test.ts checks it).
+ */
+export const DUCKDB_REQUESTS_DDL = `CREATE TABLE IF NOT EXISTS policy_execution_requests (
+    request_id VARCHAR PRIMARY KEY,
+    policy JSON NOT NULL,
+    options JSON,
+    requested_at TIMESTAMP NOT NULL,
+    requested_by VARCHAR,
+    status VARCHAR NOT NULL DEFAULT 'requested',
+    workflow_id VARCHAR,
+    dispatched_at TIMESTAMP,
+    dispatch_error VARCHAR
+)`;
+
+/** One row per `dbt run --select policy_execution_model` run by the dbtRefresh workflow. */
+export const DUCKDB_REFRESH_LOG_DDL = `CREATE TABLE IF NOT EXISTS policy_model_refresh_log (
+    refresh_id VARCHAR PRIMARY KEY,
+    started_at TIMESTAMP,
+    finished_at TIMESTAMP,
+    success BOOLEAN,
+    duration_ms INTEGER,
+    rows_affected INTEGER,
+    model_rows INTEGER,
+    requests INTEGER,
+    error VARCHAR,
+    workflow_id VARCHAR
+)`;
+
 /** Every DuckDB DDL statement `init()` runs, in order. */
-export const DUCKDB_DDL: readonly string[] = [DUCKDB_STATE_DDL];
+export const DUCKDB_DDL: readonly string[] = [DUCKDB_STATE_DDL, DUCKDB_REQUESTS_DDL, DUCKDB_REFRESH_LOG_DDL];

@@ -16,8 +16,14 @@
 import path from 'node:path';
 import { DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
 import { JSON_COLUMNS, STATE_COLUMNS, type JsonValue, type StateRow } from '../policy/state';
-import { DUCKDB_DDL, DUCKDB_STATE_COLUMN_TYPES, STATE_TABLE } from './ddl';
-import { WarehouseBusyError, type Warehouse } from './types';
+import { DUCKDB_DDL, DUCKDB_STATE_COLUMN_TYPES, REFRESH_LOG_TABLE, REQUESTS_TABLE, STATE_TABLE } from './ddl';
+import {
+  WarehouseBusyError,
+  type ExecutionRequest,
+  type RefreshLogEntry,
+  type RequestOutcome,
+  type Warehouse,
+} from './types';
 
 /** Structured logger; compatible with Temporal's `Logger` and a console wrapper. */
 export interface WarehouseLogger {
@@ -395,6 +401,105 @@ export class DuckDbWarehouse implements Warehouse {
       );
       return reader.getRows().map(fromDb);
     });
+  }
+
+  async pendingRequests(limit = 100): Promise<ExecutionRequest[]> {
+    this.assertOpen();
+    if (!Number.isSafeInteger(limit) || limit < 0)
+      throw new RangeError(`limit must be a non-negative integer`);
+    await this.ensureInit();
+    return this.read(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT request_id, CAST(policy AS VARCHAR), CAST(options AS VARCHAR),
+                strftime(requested_at, '%Y-%m-%dT%H:%M:%S.%gZ'), requested_by
+           FROM ${REQUESTS_TABLE}
+          WHERE status = 'requested'
+          ORDER BY requested_at, request_id
+          LIMIT ?::BIGINT`,
+        [limit],
+      );
+      return reader.getRows().map(([id, policy, options, at, by]) => ({
+        request_id: String(id),
+        policy: JSON.parse(String(policy)) as JsonValue,
+        options:
+          options === null || options === undefined ? null : (JSON.parse(String(options)) as JsonValue),
+        requested_at: String(at),
+        requested_by: by === null || by === undefined ? null : String(by),
+      }));
+    });
+  }
+
+  async markRequests(outcomes: readonly RequestOutcome[]): Promise<void> {
+    this.assertOpen();
+    if (outcomes.length === 0) return;
+    await this.ensureInit();
+    const now = toDbTimestamp(new Date().toISOString(), 'dispatched_at', 'dispatcher');
+    await this.run(async (connection) => {
+      for (const o of outcomes) {
+        if (o.status === 'dispatched') {
+          await connection.run(
+            `UPDATE ${REQUESTS_TABLE}
+                SET status = 'dispatched', workflow_id = ?::VARCHAR, dispatched_at = ?::TIMESTAMP,
+                    dispatch_error = NULL
+              WHERE request_id = ?::VARCHAR AND status = 'requested'`,
+            [o.workflowId, now, o.requestId],
+          );
+        } else {
+          await connection.run(
+            `UPDATE ${REQUESTS_TABLE} SET dispatch_error = ?::VARCHAR
+              WHERE request_id = ?::VARCHAR AND status = 'requested'`,
+            [o.error.slice(0, 2000), o.requestId],
+          );
+        }
+      }
+    });
+  }
+
+  async recordRefresh(entry: RefreshLogEntry): Promise<void> {
+    this.assertOpen();
+    await this.ensureInit();
+    const ts = (v: string, c: string) => toDbTimestamp(v, c, entry.refresh_id);
+    await this.run(async (connection) => {
+      await connection.run(
+        `INSERT INTO ${REFRESH_LOG_TABLE}
+           (refresh_id, started_at, finished_at, success, duration_ms, rows_affected, model_rows, requests, error, workflow_id)
+         VALUES (?::VARCHAR, ?::TIMESTAMP, ?::TIMESTAMP, ?::BOOLEAN, ?::INTEGER, ?::INTEGER, ?::INTEGER, ?::INTEGER, ?::VARCHAR, ?::VARCHAR)
+         ON CONFLICT (refresh_id) DO NOTHING`,
+        [
+          entry.refresh_id,
+          ts(entry.started_at, 'started_at'),
+          ts(entry.finished_at, 'finished_at'),
+          entry.success,
+          Math.round(entry.duration_ms),
+          entry.rows_affected,
+          entry.model_rows,
+          entry.requests,
+          entry.error === null ? null : entry.error.slice(0, 4000),
+          entry.workflow_id,
+        ],
+      );
+    });
+  }
+
+  /** Row count of a table (or null if it does not exist), e.g. policy_execution_model after a refresh. */
+  async countRows(table: string): Promise<number | null> {
+    this.assertOpen();
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${table}`);
+    return this.read(async (connection) => {
+      const exists = await connection.runAndReadAll(
+        `SELECT count(*) FROM information_schema.tables WHERE table_name = ?::VARCHAR`,
+        [table],
+      );
+      if (Number(exists.getRows()[0]?.[0] ?? 0) === 0) return null;
+      const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
+      return Number(reader.getRows()[0]?.[0] ?? 0);
+    });
+  }
+
+  /** Runs `fn` in this file's serial queue: no open of the file by this process until it settles. */
+  withLease<T>(fn: () => Promise<T>): Promise<T> {
+    this.assertOpen();
+    return serialize(this.path, fn);
   }
 
   /** Waits for queued writes; the file is never held open between operations, so nothing else to release. */

@@ -2,7 +2,41 @@
  * The warehouse contract: DuckDB (embedded default) implements it in duckdb.ts; a Snowflake adapter
  * implements the same interface.
  */
-import type { StateRow } from '../policy/state';
+import type { JsonValue, StateRow } from '../policy/state';
+
+/** A row of policy_execution_requests still waiting for the dispatcher (status `requested`). */
+export interface ExecutionRequest {
+  request_id: string;
+  /** The policy as stored (normally a JSON object; the workflow validates it). */
+  policy: JsonValue;
+  options: JsonValue | null;
+  /** ISO-8601 UTC. */
+  requested_at: string;
+  requested_by: string | null;
+}
+
+/** What the dispatcher did with a request. */
+export type RequestOutcome =
+  | { requestId: string; status: 'dispatched'; workflowId: string }
+  /** Could not start (yet): the row stays `requested` (retried on the next pass) with the error. */
+  | { requestId: string; status: 'retry'; error: string };
+
+/** One run of `dbt run --select policy_execution_model` by the dbtRefresh workflow. */
+export interface RefreshLogEntry {
+  refresh_id: string;
+  /** ISO-8601 UTC. */
+  started_at: string;
+  finished_at: string;
+  success: boolean;
+  duration_ms: number;
+  rows_affected: number | null;
+  /** Rows in policy_execution_model after the run. */
+  model_rows: number | null;
+  /** Refresh requests coalesced into this run. */
+  requests: number;
+  error: string | null;
+  workflow_id: string;
+}
 
 export interface Warehouse {
   /** Create policy_execution_state (and other project tables) if missing. Idempotent. */
@@ -15,6 +49,20 @@ export interface Warehouse {
   getState(executionId: string): Promise<StateRow | null>;
   /** Most recent first (by start_time). */
   listStates(opts?: { limit?: number }): Promise<StateRow[]>;
+  /** Requests with status `requested`, oldest first. */
+  pendingRequests(limit?: number): Promise<ExecutionRequest[]>;
+  /** Record the dispatcher's outcomes (one statement per kind). Only rows still `requested` change. */
+  markRequests(outcomes: readonly RequestOutcome[]): Promise<void>;
+  /** Append to policy_model_refresh_log. */
+  recordRefresh(entry: RefreshLogEntry): Promise<void>;
+  /**
+   * Run `fn` (e.g. a dbt subprocess) while this process keeps its hands off the warehouse: its own
+   * reads and writes queue until `fn` settles. For DuckDB this is how the worker's dbt run gets the
+   * single-writer file without fighting the worker's own writes.
+   */
+  withLease<T>(fn: () => Promise<T>): Promise<T>;
+  /** Row count of a table, or null if it does not exist. */
+  countRows(table: string): Promise<number | null>;
   close(): Promise<void>;
 }
 

@@ -45,6 +45,15 @@ const { recordState } = proxyActivities<PolicyActivities>({
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 s', maximumAttempts: 30 },
 });
 
+/**
+ * Refresh asks: best effort. A failed ask is logged and never fails or delays the execution beyond
+ * these few attempts (the next terminal execution asks again).
+ */
+const { requestModelRefresh } = proxyActivities<PolicyActivities>({
+  startToCloseTimeout: '30 s',
+  retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '10 s', maximumAttempts: 5 },
+});
+
 /** A failure of one step, already described for the state row. */
 class StepFailure extends Error {
   constructor(
@@ -83,6 +92,17 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   });
   setHandler(stateQuery, () => row);
 
+  const refreshWanted = !options.ok || options.value.refreshModel;
+  /** At a terminal state (after its row is written): ask the dbtRefresh workflow for a model refresh. */
+  const askForRefresh = async () => {
+    if (!refreshWanted) return;
+    try {
+      await CancellationScope.nonCancellable(() => requestModelRefresh({ executionId }));
+    } catch (err) {
+      log.warn('could not ask for a model refresh', { executionId, error: String(err) });
+    }
+  };
+
   let lastStatus: string | null = null;
   const advance = async (event: StateEvent) => {
     row = transition(row, event);
@@ -100,6 +120,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     // Record the error row even when the workflow is being cancelled.
     await CancellationScope.nonCancellable(() => advance(event));
     log.warn('policy execution failed', { executionId, step, error: row.error_message });
+    await askForRefresh();
     throw ApplicationFailure.nonRetryable(row.error_message ?? reason, 'PolicyExecutionFailed', {
       step,
       executionId,
@@ -119,6 +140,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       error: `invalid input: ${problem.message}`,
     };
     await advance(event);
+    await askForRefresh();
     throw ApplicationFailure.nonRetryable(`invalid input: ${problem.message}`, 'InvalidPolicyInput', {
       field: problem.field,
     });
@@ -182,5 +204,6 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     if (err instanceof ActivityFailure) return fail(step, describeActivityFailure(err));
     throw err;
   }
+  await askForRefresh();
   return row;
 }

@@ -16,7 +16,13 @@ import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../src/simulator/server';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
-import { createPolicyWorker } from '../../src/worker';
+import { RequestDispatcher } from '../../src/dispatcher';
+import type { DbtExecutor } from '../../src/dbt/daemon';
+import { createDbtWorker, createPolicyWorker, dbtExecutor, refreshTarget } from '../../src/worker';
+
+export const REPO_ROOT = path.resolve(__dirname, '../..');
+export const DBT_BIN = path.join(REPO_ROOT, '.venv', 'bin', 'dbt');
+export const DBT_PROJECT_DIR = path.join(REPO_ROOT, 'dbt');
 
 export const SAMPLE_POLICY = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, '../../examples/sample-policy.json'), 'utf8'),
@@ -42,12 +48,27 @@ export interface Harness {
   api: PolicyApi;
   worker?: Worker;
   workerDone?: Promise<void>;
+  /** With `refresh`: the dbt worker and the refresher's workflow id. */
+  dbtWorker?: Worker;
+  dbtWorkerDone?: Promise<void>;
+  refreshWorkflowId?: string;
+  dbt?: DbtExecutor;
+  dispatcher?: RequestDispatcher;
   close(): Promise<void>;
 }
 
-export async function startHarness(
-  opts: { apiTimeoutMs?: number; breaker?: BreakerOptions; inProcessWorker?: boolean; token?: string } = {},
-): Promise<Harness> {
+export interface HarnessOptions {
+  apiTimeoutMs?: number;
+  breaker?: BreakerOptions;
+  inProcessWorker?: boolean;
+  token?: string;
+  /** Run the real model refresh: dbtRefresh workflow + a dbt worker running the real dbt CLI. */
+  refresh?: { debounceMs?: number; maxWaitMs?: number };
+  /** Run the request dispatcher, polling every intervalMs. */
+  dispatcher?: { intervalMs: number };
+}
+
+export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
   installRuntimeOnce();
   const env = await TestWorkflowEnvironment.createFromExistingServer({
     address: inject('temporalAddress'),
@@ -73,6 +94,18 @@ export async function startHarness(
     tmpDir,
     api,
     async close() {
+      await h.dispatcher?.stop();
+      if (h.refreshWorkflowId) {
+        await env.client.workflow
+          .getHandle(h.refreshWorkflowId)
+          .terminate('test finished')
+          .catch(() => undefined);
+      }
+      if (h.dbtWorker) {
+        h.dbtWorker.shutdown();
+        await h.dbtWorkerDone;
+      }
+      await h.dbt?.close();
       if (h.worker) {
         h.worker.shutdown();
         await h.workerDone;
@@ -84,14 +117,53 @@ export async function startHarness(
       fs.rmSync(tmpDir, { recursive: true, force: true });
     },
   };
+  const dbtConfig = opts.refresh
+    ? {
+        taskQueue: `${taskQueue}-dbt`,
+        workflowId: `refresh-${taskQueue}`,
+        projectDir: DBT_PROJECT_DIR,
+        dbtBin: DBT_BIN,
+        workDir: path.join(tmpDir, 'dbt-worker'),
+        target: undefined,
+        debounceMs: opts.refresh.debounceMs ?? 1000,
+        maxWaitMs: opts.refresh.maxWaitMs ?? 10_000,
+        runTimeoutMs: 300_000,
+        mode: 'daemon' as const,
+      }
+    : null;
   if (opts.inProcessWorker !== false) {
     h.worker = await createPolicyWorker({
       connection: env.nativeConnection,
       namespace: 'default',
       taskQueue,
-      deps: { api, warehouse, breaker: opts.breaker ?? { threshold: 0, halfOpenAfterMs: 1000 } },
+      deps: {
+        api,
+        warehouse,
+        breaker: opts.breaker ?? { threshold: 0, halfOpenAfterMs: 1000 },
+        refresh: dbtConfig ? refreshTarget(env.client, dbtConfig, taskQueue) : undefined,
+      },
     });
     h.workerDone = h.worker.run();
+  }
+  if (dbtConfig) {
+    h.refreshWorkflowId = dbtConfig.workflowId;
+    h.dbtWorker = await createDbtWorker({
+      connection: env.nativeConnection,
+      namespace: 'default',
+      taskQueue: dbtConfig.taskQueue,
+      deps: { warehouse, dbt: (h.dbt = dbtExecutor(dbtConfig, warehousePath)) },
+    });
+    h.dbtWorkerDone = h.dbtWorker.run();
+    void h.dbt?.prepare();
+  }
+  if (opts.dispatcher) {
+    h.dispatcher = new RequestDispatcher({
+      client: env.client,
+      warehouse,
+      taskQueue,
+      intervalMs: opts.dispatcher.intervalMs,
+    });
+    h.dispatcher.startPolling();
   }
   return h;
 }

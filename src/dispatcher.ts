@@ -1,0 +1,121 @@
+/**
+ * The request dispatcher (design.md §7): dbt users queue executions by inserting rows into
+ * policy_execution_requests (`dbt run-operation run_policy_workflow`, `policy_execution(...)`). The
+ * worker process polls that table and starts one `policyExecution` workflow per request, with the
+ * request id as the workflow id, then marks the row `dispatched`.
+ *
+ * Exactly once comes from Temporal, not from a lock: the workflow id is the request id and the
+ * reuse policy rejects duplicates, so a request seen twice (two workers, a crash between starting
+ * the workflow and marking the row, a retried pass) still starts one workflow; the second start
+ * fails with WorkflowExecutionAlreadyStartedError, which counts as dispatched.
+ */
+import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { WORKFLOW_TYPE } from './policy/keys';
+import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
+
+export interface DispatcherOptions {
+  client: Client;
+  warehouse: Warehouse;
+  taskQueue: string;
+  /** Pause between passes over the request table. Default 1000. */
+  intervalMs?: number;
+  /** Most requests per pass. Default 100. */
+  batchSize?: number;
+  logger?: { info(msg: string): void; warn(msg: string): void };
+}
+
+export interface DispatchPass {
+  seen: number;
+  started: number;
+  alreadyStarted: number;
+  failed: number;
+}
+
+export class RequestDispatcher {
+  private readonly intervalMs: number;
+  private readonly batchSize: number;
+  private timer: NodeJS.Timeout | null = null;
+  private running: Promise<void> | null = null;
+  private stopped = true;
+  readonly totals: DispatchPass = { seen: 0, started: 0, alreadyStarted: 0, failed: 0 };
+
+  constructor(private readonly opts: DispatcherOptions) {
+    this.intervalMs = opts.intervalMs ?? 1_000;
+    this.batchSize = opts.batchSize ?? 100;
+  }
+
+  /** One pass: start a workflow for every pending request, then record the outcomes. */
+  async dispatchOnce(): Promise<DispatchPass> {
+    const requests = await this.opts.warehouse.pendingRequests(this.batchSize);
+    const pass: DispatchPass = { seen: requests.length, started: 0, alreadyStarted: 0, failed: 0 };
+    const outcomes: RequestOutcome[] = [];
+    for (const request of requests) {
+      const { outcome, already } = await this.startWorkflow(request);
+      if (outcome.status === 'retry') pass.failed += 1;
+      else if (already) pass.alreadyStarted += 1;
+      else pass.started += 1;
+      outcomes.push(outcome);
+    }
+    await this.opts.warehouse.markRequests(outcomes);
+    for (const k of Object.keys(pass) as (keyof DispatchPass)[]) this.totals[k] += pass[k];
+    return pass;
+  }
+
+  private async startWorkflow(
+    request: ExecutionRequest,
+  ): Promise<{ outcome: RequestOutcome; already: boolean }> {
+    const workflowId = request.request_id;
+    const args = request.options === null ? [request.policy] : [request.policy, request.options];
+    try {
+      await this.opts.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: this.opts.taskQueue,
+        workflowId,
+        args,
+        workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        memo: { requestedBy: request.requested_by ?? 'dbt', requestedAt: request.requested_at },
+      });
+      this.opts.logger?.info(`dispatcher: started workflow ${workflowId} for request ${request.request_id}`);
+      return { outcome: { requestId: request.request_id, status: 'dispatched', workflowId }, already: false };
+    } catch (err) {
+      if (err instanceof WorkflowExecutionAlreadyStartedError) {
+        return {
+          outcome: { requestId: request.request_id, status: 'dispatched', workflowId },
+          already: true,
+        };
+      }
+      const error = err instanceof Error ? err.message : String(err);
+      this.opts.logger?.warn(`dispatcher: could not start ${workflowId} (will retry): ${error}`);
+      return { outcome: { requestId: request.request_id, status: 'retry', error }, already: false };
+    }
+  }
+
+  /** Poll until stop(). Errors of a pass (e.g. the warehouse busy for long) are logged and retried. */
+  startPolling(): void {
+    if (!this.stopped) return;
+    this.stopped = false;
+    const loop = async () => {
+      if (this.stopped) return;
+      try {
+        await this.dispatchOnce();
+      } catch (err) {
+        this.opts.logger?.warn(
+          `dispatcher: pass failed (will retry): ${err instanceof Error ? err.message : String(err)}`,
+        );
+      }
+      if (!this.stopped) {
+        this.timer = setTimeout(() => {
+          this.running = loop();
+        }, this.intervalMs);
+      }
+    };
+    this.running = loop();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = null;
+    await this.running;
+  }
+}

@@ -1,0 +1,153 @@
+/**
+ * dbtRefresh: one long-lived workflow per warehouse that keeps `policy_execution_model` fresh
+ * (design.md §5). Executions that reach `completed` or `error` signal it (signal-with-start from the
+ * requestModelRefresh activity); it coalesces those asks — it waits until no new ask came for
+ * `debounceMs`, but never longer than `maxWaitMs` after the first one — and runs ONE
+ * `dbt run --select policy_execution_model` per batch on its own task queue (one slot), so dbt runs
+ * never overlap and never run once per execution. A failed dbt run is retried by the activity's
+ * retry policy; if it still fails, the asks are kept for the next batch. Executions never wait on it.
+ * It continues-as-new every `runsPerHistory` dbt runs (or when Temporal suggests it).
+ */
+import {
+  ActivityFailure,
+  allHandlersFinished,
+  condition,
+  continueAsNew,
+  defineQuery,
+  defineSignal,
+  log,
+  proxyActivities,
+  setHandler,
+  sleep,
+  upsertMemo,
+  workflowInfo,
+} from '@temporalio/workflow';
+import type { DbtActivities } from '../activities/dbt';
+
+export interface RefreshAsk {
+  executionId?: string;
+}
+
+export interface RefreshOutcome {
+  refreshId: string;
+  success: boolean;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  requests: number;
+  modelRows: number | null;
+  error: string | null;
+}
+
+export interface RefreshStatus {
+  runs: number;
+  failedRuns: number;
+  requestsServed: number;
+  pending: number;
+  last: RefreshOutcome | null;
+}
+
+export interface DbtRefreshInput {
+  /** Task queue of the dbt worker (one activity slot). */
+  dbtTaskQueue: string;
+  /** Quiet period after the last ask before dbt runs. Default 1000. */
+  debounceMs?: number;
+  /** Longest wait from the first ask of a batch to its dbt run. Default 10 000. */
+  maxWaitMs?: number;
+  /** Pause after a batch whose dbt run failed (all retries), before trying again. Default 30 000. */
+  failurePauseMs?: number;
+  /** dbt attempts per batch (Temporal retry policy). Default 3. */
+  maxAttempts?: number;
+  /** Continue-as-new after this many dbt runs. Default 100. */
+  runsPerHistory?: number;
+  /** Carried over by continue-as-new. */
+  carried?: { pending: number; status: Omit<RefreshStatus, 'pending'> };
+}
+
+export const DBT_REFRESH_WORKFLOW_TYPE = 'dbtRefresh';
+export const refreshRequestedSignal = defineSignal<[RefreshAsk?]>('refreshRequested');
+export const refreshStatusQuery = defineQuery<RefreshStatus>('refreshStatus');
+
+export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
+  const info = workflowInfo();
+  const debounceMs = input.debounceMs ?? 1_000;
+  const maxWaitMs = input.maxWaitMs ?? 10_000;
+  const runsPerHistory = input.runsPerHistory ?? 100;
+
+  const { runModelRefresh } = proxyActivities<DbtActivities>({
+    taskQueue: input.dbtTaskQueue,
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 s',
+    retry: {
+      initialInterval: '2 s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: input.maxAttempts ?? 3,
+    },
+  });
+
+  const status: Omit<RefreshStatus, 'pending'> = input.carried?.status ?? {
+    runs: 0,
+    failedRuns: 0,
+    requestsServed: 0,
+    last: null,
+  };
+  let pending = input.carried?.pending ?? 0;
+  let firstAskAt: number | null = pending > 0 ? Date.now() : null;
+  let lastAskAt: number | null = firstAskAt;
+
+  setHandler(refreshRequestedSignal, () => {
+    pending += 1;
+    const now = Date.now();
+    firstAskAt ??= now;
+    lastAskAt = now;
+  });
+  setHandler(refreshStatusQuery, () => ({ ...status, pending }));
+
+  for (let runsHere = 0; runsHere < runsPerHistory && !workflowInfo().continueAsNewSuggested; ) {
+    await condition(() => pending > 0);
+    // Debounce: run once asks stop for debounceMs, or maxWaitMs after the first ask.
+    for (;;) {
+      const due = Math.min((lastAskAt ?? 0) + debounceMs, (firstAskAt ?? 0) + maxWaitMs);
+      const now = Date.now();
+      if (now >= due) break;
+      await sleep(due - now);
+    }
+    const batch = pending;
+    pending = 0;
+    firstAskAt = lastAskAt = null;
+    runsHere += 1;
+    const refreshId = `${info.workflowId}:${info.runId.slice(0, 8)}:${runsHere}`;
+    try {
+      const outcome = await runModelRefresh({ refreshId, requests: batch, workflowId: info.workflowId });
+      status.runs += 1;
+      status.requestsServed += batch;
+      status.last = outcome;
+    } catch (err) {
+      status.failedRuns += 1;
+      const cause = err instanceof ActivityFailure ? err.cause : undefined;
+      const error = cause instanceof Error ? cause.message : err instanceof Error ? err.message : String(err);
+      status.last = {
+        refreshId,
+        success: false,
+        startedAt: new Date().toISOString(),
+        finishedAt: new Date().toISOString(),
+        durationMs: 0,
+        requests: batch,
+        modelRows: null,
+        error,
+      };
+      log.warn('model refresh failed after retries; keeping the asks for the next batch', {
+        refreshId,
+        error,
+      });
+      pending += batch;
+      firstAskAt ??= Date.now();
+      lastAskAt = Date.now();
+      await sleep(input.failurePauseMs ?? 30_000);
+    }
+    upsertMemo({ refresh: { ...status, pending } });
+  }
+  await condition(allHandlersFinished);
+  await continueAsNew<typeof dbtRefresh>({ ...input, carried: { pending, status } });
+}
