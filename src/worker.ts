@@ -148,6 +148,10 @@ async function main(): Promise<void> {
     await connection.close();
     await api.close();
     await warehouse.close();
+    // For the benchmark (bench/): the warehouse's write counters, after the last write.
+    if (process.env.WORKER_STATS_FILE) {
+      fs.writeFileSync(process.env.WORKER_STATS_FILE, JSON.stringify({ warehouse: warehouse.stats() }));
+    }
   }
 }
 

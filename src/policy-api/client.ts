@@ -83,6 +83,23 @@ function excerpt(text: string): string {
   return `${cut}…`;
 }
 
+/** A UTF-16 surrogate without its partner. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
+
+/** Deepest response nesting accepted; JSON.parse copes with far more, but the rest of the path recurses. */
+export const MAX_RESPONSE_DEPTH = 64;
+
+/** Whether a parsed JSON value nests deeper than `max` (iterative: safe at any depth). */
+function nestsDeeperThan(value: unknown, max: number): boolean {
+  const stack: { v: unknown; depth: number }[] = [{ v: value, depth: 0 }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    if (next.v === null || typeof next.v !== 'object') continue;
+    if (next.depth >= max) return true;
+    for (const child of Object.values(next.v)) stack.push({ v: child, depth: next.depth + 1 });
+  }
+  return false;
+}
+
 function isObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
@@ -184,14 +201,31 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
 
   /** Removes the token from any text that might leave the client (messages, excerpts, raw bodies). */
   const redact = (text: string): string => (token === undefined ? text : text.split(token).join(REDACTED));
-  const redactJson = (v: JsonValue): JsonValue => {
-    if (token === undefined) return v;
-    if (typeof v === 'string') return redact(v);
-    if (Array.isArray(v)) return v.map(redactJson);
+  /**
+   * Redact first, then cut: cutting first could leave a token straddling the cut partly in the
+   * excerpt, where redacting the whole token no longer matches (found by the chaos suite).
+   */
+  const safeExcerpt = (text: string): string => excerpt(redact(text));
+  /** JSON.parse's message quotes the start of the text, so take it from the redacted text. */
+  const jsonErrorMessage = (text: string): string => {
+    try {
+      JSON.parse(redact(text));
+      return 'not valid JSON';
+    } catch (err) {
+      return err instanceof Error ? err.message : String(err);
+    }
+  };
+  /**
+   * A parsed response as it may be stored: token redacted, lone surrogates (valid in JSON text, but
+   * not storable in the warehouse's JSON columns) replaced by U+FFFD, and keys kept as own
+   * properties (`out[k] = v` would turn a `__proto__` key into a prototype and drop it).
+   */
+  const cleanString = (text: string): string => redact(text).replace(LONE_SURROGATE, '\ufffd');
+  const cleanJson = (v: JsonValue): JsonValue => {
+    if (typeof v === 'string') return cleanString(v);
+    if (Array.isArray(v)) return v.map(cleanJson);
     if (v !== null && typeof v === 'object') {
-      const out: { [key: string]: JsonValue } = {};
-      for (const [k, val] of Object.entries(v)) out[redact(k)] = redactJson(val);
-      return out;
+      return Object.fromEntries(Object.entries(v).map(([k, val]) => [cleanString(k), cleanJson(val)]));
     }
     return v;
   };
@@ -227,7 +261,7 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
     return fail(step, {
       kind: 'network',
       retryable: !(code !== undefined && NON_RETRYABLE_CODES.has(code)),
-      detail: `network error: ${excerpt(detail)}`,
+      detail: `network error: ${safeExcerpt(detail)}`,
       cause: err,
     });
   };
@@ -259,7 +293,7 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
     text: string,
   ): PolicyApiError => {
     const { retryable } = classifyHttpStatus(status);
-    const bodyExcerpt = text.length > 0 ? excerpt(text) : undefined;
+    const bodyExcerpt = text.length > 0 ? safeExcerpt(text) : undefined;
     const reason = STATUS_CODES[status];
     const statusLine = reason ? `HTTP ${status} ${reason}` : `HTTP ${status}`;
     return fail(step, {
@@ -308,26 +342,34 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
           kind: 'too_large',
           retryable: false,
           httpStatus: res.statusCode,
-          bodyExcerpt: excerpt(text),
+          bodyExcerpt: safeExcerpt(text),
           detail: `response larger than ${maxResponseBytes} bytes`,
         });
       }
       let json: unknown;
       try {
         json = JSON.parse(text);
-      } catch (err) {
-        const bodyExcerpt = excerpt(text);
-        const why = err instanceof Error ? err.message : String(err);
+      } catch {
+        const bodyExcerpt = safeExcerpt(text);
+        // No `cause`: the SyntaxError's message quotes the unredacted body.
         throw fail(step, {
           kind: 'invalid_json',
           retryable: false,
           httpStatus: res.statusCode,
           bodyExcerpt,
-          detail: `invalid JSON in response: ${excerpt(why)}; body: ${bodyExcerpt}`,
-          cause: err,
+          detail: `invalid JSON in response: ${excerpt(jsonErrorMessage(text))}; body: ${bodyExcerpt}`,
         });
       }
-      return { status: res.statusCode, json: redactJson(json as JsonValue), raw: text };
+      if (nestsDeeperThan(json, MAX_RESPONSE_DEPTH)) {
+        throw fail(step, {
+          kind: 'invalid_response',
+          retryable: false,
+          httpStatus: res.statusCode,
+          bodyExcerpt: safeExcerpt(text),
+          detail: `response nests deeper than ${MAX_RESPONSE_DEPTH} levels`,
+        });
+      }
+      return { status: res.statusCode, json: cleanJson(json as JsonValue), raw: text };
     };
 
     const op = attempt();
@@ -352,7 +394,7 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
       kind: 'invalid_response',
       retryable: false,
       httpStatus: status,
-      bodyExcerpt: excerpt(raw),
+      bodyExcerpt: safeExcerpt(raw),
       detail,
     });
 

@@ -164,11 +164,67 @@ function firstIssue(root: string, error: z.ZodError): { field: string; message: 
   return { field, message: `${field}: ${describeIssue(issue)}` };
 }
 
+/** A UTF-16 surrogate without its partner: valid in a JS string, not in UTF-8 or the warehouse's JSON. */
+const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+
+/** Nesting below the policy object that is always too deep (parameters plus MAX_JSON_DEPTH levels). */
+const MAX_WALK_DEPTH = MAX_JSON_DEPTH + 2;
+
+/**
+ * Structural checks that must run before zod, without recursion: zod's recursive schema overflows the
+ * stack on a deeply nested value (a few thousand levels), and it drops a `__proto__` key (its output
+ * object would get a new prototype instead), so such a policy would not be stored verbatim. Strings
+ * with unpaired surrogates are rejected because the warehouse's JSON columns cannot store them.
+ * Both were found by the chaos suite's bad-input corpus.
+ */
+function structuralProblem(root: string, input: unknown): { field: string; message: string } | null {
+  const stack: { value: unknown; path: PropertyKey[] }[] = [{ value: input, path: [] }];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const { value, path } = next;
+    if (typeof value === 'string' && LONE_SURROGATE.test(value)) {
+      const field = formatPath(root, path);
+      return { field, message: `${field}: must be valid Unicode text (it has an unpaired surrogate)` };
+    }
+    if (value === null || typeof value !== 'object') continue;
+    if (path.length > MAX_WALK_DEPTH) {
+      const field = formatPath(root, path);
+      return { field, message: `${field}: must not nest deeper than ${MAX_JSON_DEPTH} levels` };
+    }
+    const isArray = Array.isArray(value);
+    for (const key of Object.keys(value)) {
+      if (LONE_SURROGATE.test(key)) {
+        const field = formatPath(root, path);
+        return {
+          field,
+          message: `${field}: keys must be valid Unicode text (one has an unpaired surrogate)`,
+        };
+      }
+      if (key === '__proto__') {
+        const field = formatPath(root, [...path, key]);
+        return { field, message: `${field}: '__proto__' is not allowed as a key` };
+      }
+      stack.push({
+        value: (value as Record<string, unknown>)[key],
+        path: [...path, isArray ? Number(key) : key],
+      });
+    }
+  }
+  return null;
+}
+
+function unexpected(root: string, err: unknown): { ok: false; field: string; message: string } {
+  const why = err instanceof Error ? err.message : String(err);
+  return { ok: false, field: root, message: `${root}: could not be validated (${why.slice(0, 200)})` };
+}
+
 export function validatePolicy(input: unknown): Validated<PolicyData> {
   if (input === null || typeof input !== 'object' || Array.isArray(input)) {
     const got = input === null ? 'null' : Array.isArray(input) ? 'an array' : typeof input;
     return { ok: false, field: 'policy', message: `policy: must be a JSON object, got ${got}` };
   }
+  // First, without recursion: the size check below recurses too.
+  const problem = structuralProblem('policy', input);
+  if (problem) return { ok: false, ...problem };
   let size: number;
   try {
     size = JSON.stringify(input).length;
@@ -182,14 +238,25 @@ export function validatePolicy(input: unknown): Validated<PolicyData> {
       message: `policy: is ${size} characters as JSON, more than the limit of ${MAX_POLICY_JSON_CHARS}`,
     };
   }
-  const r = PolicySchema.safeParse(input, { reportInput: true });
-  return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('policy', r.error) };
+  try {
+    const r = PolicySchema.safeParse(input, { reportInput: true });
+    return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('policy', r.error) };
+  } catch (err) {
+    // Never throw out of validation: in the workflow that would fail the task, not the execution.
+    return unexpected('policy', err);
+  }
 }
 
 export function validateOptions(input: unknown): Validated<ExecutionOptions> {
   if (input !== undefined && input !== null && (typeof input !== 'object' || Array.isArray(input))) {
     return { ok: false, field: 'options', message: 'options: must be a JSON object' };
   }
-  const r = ExecutionOptionsSchema.safeParse(input ?? {}, { reportInput: true });
-  return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('options', r.error) };
+  const problem = structuralProblem('options', input);
+  if (problem) return { ok: false, ...problem };
+  try {
+    const r = ExecutionOptionsSchema.safeParse(input ?? {}, { reportInput: true });
+    return r.success ? { ok: true, value: r.data } : { ok: false, ...firstIssue('options', r.error) };
+  } catch (err) {
+    return unexpected('options', err);
+  }
 }

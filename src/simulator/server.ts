@@ -40,6 +40,11 @@ export interface SimulatorOptions {
   quiet?: boolean;
   /** Called with one line per finished API request (main.ts wires this to SIMULATOR_LOG=1). */
   log?: (line: string) => void;
+  /**
+   * Called synchronously as each API request arrives (headers and body read, before latency, faults
+   * or processing), with its log entry. The chaos suite uses it to kill a worker mid-request.
+   */
+  onRequest?: (entry: Readonly<RequestLogEntry>) => void;
 }
 
 export interface Simulator {
@@ -366,6 +371,21 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         }
         return;
       }
+      case 'raw_body': {
+        const status = fault.status ?? 200;
+        entry.responseStatus = status;
+        const auth = headerValue(req.headers.authorization) ?? '';
+        const text = (fault.body ?? '').split('{{authorization}}').join(auth);
+        if (!res.destroyed) {
+          res.writeHead(status, {
+            'content-type': 'application/json',
+            'content-length': Buffer.byteLength(text),
+          });
+          res.end(text);
+        }
+        opts.log?.(`${entry.method} ${entry.path} -> ${status} (raw_body)`);
+        return;
+      }
       case 'oversize': {
         entry.responseStatus = 200;
         const base: Record<string, JsonValue> =
@@ -428,14 +448,22 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
         return prior;
       }
     }
-    const policyId = nonEmptyString(body.expected_policy_id) ?? randomUUID();
+    const expected = nonEmptyString(body.expected_policy_id);
+    const policyId =
+      (expected !== null ? scripts.get(expected)?.assignPolicyId : undefined) ?? expected ?? randomUUID();
     const executionId = nonEmptyString(body.execution_id) ?? `exec_${stamp()}_${shortRandom()}`;
     entry.policyId = policyId;
     const st = policyState(policyId);
+    const from = expected !== null && policyId !== expected ? scripts.get(expected) : undefined;
+    if (from && st.scripted === null) {
+      // An assigned id answers status polls from the script that assigned it (its faults stay there).
+      st.scripted = { statuses: from.statuses, latencyMs: from.latencyMs };
+    }
     if (!st.created) {
       st.created = true;
       totals.creates += 1;
     }
+    entry.committed = true;
     // A (re-)create starts the status script from the top.
     st.polls = 0;
     st.executionId = executionId;
@@ -479,6 +507,7 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     if (!st?.created) return { status: 404, body: { error: 'policy not found' } };
     st.counters.circuitTriggers += 1;
     totals.circuitTriggers += 1;
+    entry.committed = true;
     const reply: Reply = {
       status: 200,
       body: {
@@ -628,8 +657,10 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       responseStatus: null,
       fault: null,
       replayed: false,
+      committed: false,
     };
     log.push(entry);
+    opts.onRequest?.(entry);
 
     if (bodyResult.tooLarge) {
       send(res, entry, {
@@ -653,8 +684,13 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
     const faultOp = r.error ? null : faultOpOf(r.op, body);
     const fault = faultOp ? chooseFault(st, faultOp) : null;
 
-    if (fault?.kind !== 'hang' || fault.afterCommit === true) await sleep(latencyFor(st));
-    if (closing || res.destroyed) return;
+    const spike =
+      chaos?.config.spikeRate !== undefined && chaos.rng() < chaos.config.spikeRate
+        ? (chaos.config.spikeMs ?? 1000)
+        : 0;
+    if (fault?.kind !== 'hang' || fault.afterCommit === true) await sleep(latencyFor(st) + spike);
+    // A client that went away meanwhile (gave up, or its process died) gets nothing processed.
+    if (closing || res.destroyed || req.socket.destroyed) return;
 
     if (fault && fault.afterCommit !== true) {
       deliverFault(req, res, entry, fault, null);
@@ -688,8 +724,8 @@ export async function startSimulator(opts: SimulatorOptions = {}): Promise<Simul
       }
     }
 
-    // A create without expected_policy_id only learns its policy id now.
-    if (st === null && r.op === 'create' && entry.policyId !== null) {
+    // A create without expected_policy_id (or with an assigned id) only learns its policy id now.
+    if (r.op === 'create' && entry.policyId !== null && entry.policyId !== r.policyId) {
       const known = policies.get(entry.policyId);
       if (known) known.counters.createRequests += 1;
     }

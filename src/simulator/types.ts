@@ -13,6 +13,7 @@ export const FAULT_KINDS = [
   'malformed_json',
   'reset',
   'oversize',
+  'raw_body',
 ] as const;
 export type FaultKind = (typeof FAULT_KINDS)[number];
 
@@ -30,6 +31,15 @@ export interface Fault {
   /** For oversize: response size in bytes (default 2 MiB). */
   bytes?: number;
   /**
+   * For raw_body: the exact response text (sent as application/json, even when it is not JSON), so
+   * a test can answer with duplicate keys, wrong types, missing fields or non-objects. Every
+   * `{{authorization}}` in it is replaced by the request's Authorization header: an API that
+   * reflects credentials back.
+   */
+  body?: string;
+  /** For raw_body: the HTTP status (default 200). */
+  status?: number;
+  /**
    * Process the request first (create the policy, trigger the breaker, store the idempotent
    * response), then deliver the fault instead of the real answer: "the server did it, the client
    * never heard". Default false: the fault replaces processing.
@@ -44,6 +54,11 @@ export interface PolicyScript {
   latencyMs?: number;
   /** Consumed in order as matching requests arrive. */
   faults?: Fault[];
+  /**
+   * Create answers with this policy_id (and registers the policy under it) instead of the request's
+   * expected_policy_id: for hostile ids the usage guide's input rules would not let through.
+   */
+  assignPolicyId?: string;
 }
 
 export type DownMode = 'reset' | '503';
@@ -54,6 +69,10 @@ export interface ChaosConfig {
   kind: FaultKind;
   /** PRNG seed; default 1 (deterministic). */
   seed?: number;
+  /** Probability in [0, 1] that an API request is delayed by an extra `spikeMs` (a latency spike). */
+  spikeRate?: number;
+  /** Extra delay of a spike, in ms (default 1000). */
+  spikeMs?: number;
 }
 
 /** What a request was, as the simulator routed it. */
@@ -91,6 +110,12 @@ export interface RequestLogEntry {
   fault: FaultKind | 'down' | null;
   /** True when the answer was a stored idempotent response. */
   replayed: boolean;
+  /**
+   * True when this request's side effect happened here: the create that created the policy, or the
+   * circuit request that triggered the breaker (idempotent replays and faulted requests excluded,
+   * `afterCommit` faults included). The chaos suite counts duplicates with it.
+   */
+  committed: boolean;
 }
 
 export interface PolicyCounters {
@@ -148,6 +173,19 @@ export function parseFault(v: unknown, where = 'fault'): Fault {
     fault.retryAfterSeconds = nonNegativeNumber(v.retryAfterSeconds, `${where}.retryAfterSeconds`);
   }
   if (v.bytes !== undefined) fault.bytes = nonNegativeNumber(v.bytes, `${where}.bytes`);
+  if (v.body !== undefined) {
+    if (typeof v.body !== 'string') throw new ValidationError(`${where}.body must be a string`);
+    fault.body = v.body;
+  }
+  if (v.status !== undefined) {
+    if (typeof v.status !== 'number' || !Number.isInteger(v.status) || v.status < 200 || v.status > 599) {
+      throw new ValidationError(`${where}.status must be an HTTP status between 200 and 599`);
+    }
+    fault.status = v.status;
+  }
+  if (kind === 'raw_body' && fault.body === undefined) {
+    throw new ValidationError(`${where}.body is required for raw_body`);
+  }
   if (v.afterCommit !== undefined) {
     if (typeof v.afterCommit !== 'boolean')
       throw new ValidationError(`${where}.afterCommit must be a boolean`);
@@ -176,6 +214,12 @@ export function parseScript(v: unknown): PolicyScript {
   }
   if (v.latencyMs !== undefined) script.latencyMs = nonNegativeNumber(v.latencyMs, 'latencyMs');
   if (v.faults !== undefined) script.faults = parseFaults(v.faults);
+  if (v.assignPolicyId !== undefined) {
+    if (typeof v.assignPolicyId !== 'string' || v.assignPolicyId.length === 0) {
+      throw new ValidationError('assignPolicyId must be a non-empty string');
+    }
+    script.assignPolicyId = v.assignPolicyId;
+  }
   return script;
 }
 
@@ -191,6 +235,13 @@ export function parseChaos(v: unknown): ChaosConfig | null {
     throw new ValidationError(`kind must be one of ${FAULT_KINDS.join(', ')}`);
   }
   const chaos: ChaosConfig = { failureRate, kind: kind as FaultKind };
+  if (v.spikeRate !== undefined) {
+    if (typeof v.spikeRate !== 'number' || !(v.spikeRate >= 0 && v.spikeRate <= 1)) {
+      throw new ValidationError('spikeRate must be a number in [0, 1]');
+    }
+    chaos.spikeRate = v.spikeRate;
+  }
+  if (v.spikeMs !== undefined) chaos.spikeMs = nonNegativeNumber(v.spikeMs, 'spikeMs');
   if (v.seed !== undefined) {
     if (typeof v.seed !== 'number' || !Number.isFinite(v.seed))
       throw new ValidationError('seed must be a number');

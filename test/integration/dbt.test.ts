@@ -232,6 +232,55 @@ describe('model refresh (dbtRefresh workflow)', () => {
       `SELECT status, count(*) FROM policy_execution_state GROUP BY status ORDER BY status`,
     );
     expect(counts).toEqual(Object.fromEntries(state.map((r) => [String(r[0]), Number(r[1])])));
+
+    // The guide's monitoring queries run unchanged against the DuckDB table.
+    const all = await query(
+      h,
+      `SELECT
+    execution_id,
+    policy_id,
+    status,
+    poll_count,
+    circuit_breaker_completed,
+    start_time,
+    message,
+    error_message
+FROM policy_execution_state
+ORDER BY start_time DESC;`,
+    );
+    expect(all.length).toBeGreaterThanOrEqual(5);
+    const byStatus = await query(
+      h,
+      `SELECT
+    status,
+    COUNT(*) as count
+FROM policy_execution_state
+GROUP BY status;`,
+    );
+    expect(byStatus.length).toBeGreaterThanOrEqual(2);
+
+    // The guide's cleanup as a macro: completed rows older than `hours` go (0: all completed ones),
+    // in-flight and error rows stay unless asked; the model follows on its next run.
+    const cleanup = await dbt(h, ['run-operation', 'cleanup_policy_executions', '--args', '{hours: 0}']);
+    expect(cleanup.code, cleanup.output).toBe(0);
+    expect(cleanup.output).toMatch(/cleanup_policy_executions: deleted \d+ rows?/);
+    const left = await query(
+      h,
+      `SELECT count(*) FILTER (WHERE completed), count(*) FILTER (WHERE status = 'error') FROM policy_execution_state`,
+    );
+    expect(Number(left[0]?.[0])).toBe(0);
+    expect(Number(left[0]?.[1])).toBeGreaterThanOrEqual(3);
+    const withErrors = await dbt(h, [
+      'run-operation',
+      'cleanup_policy_executions',
+      '--args',
+      '{hours: 0, include_errors: true}',
+    ]);
+    expect(withErrors.code, withErrors.output).toBe(0);
+    expect(Number((await query(h, `SELECT count(*) FROM policy_execution_state`))[0]?.[0])).toBe(0);
+    const rerun = await dbt(h, ['run', '--select', 'policy_execution_model']);
+    expect(rerun.code, rerun.output).toBe(0);
+    expect(Number((await query(h, `SELECT count(*) FROM policy_execution_model`))[0]?.[0])).toBe(0);
   });
 });
 
