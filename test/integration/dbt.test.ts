@@ -144,10 +144,11 @@ describe('model refresh (dbtRefresh workflow)', () => {
       async () => {
         const s = await h.env.client.workflow
           .getHandle(h.refreshWorkflowId ?? '')
-          .query<{ pending: number }>('refreshStatus');
-        return s.pending === 0;
+          .query<{ pending: number; requestsServed: number }>('refreshStatus');
+        // requestsServed counts asks whose dbt run finished and was logged.
+        return s.pending === 0 && s.requestsServed === 100;
       },
-      30_000,
+      60_000,
     );
     const log = await refreshLog(h);
     expect(log.length).toBeGreaterThanOrEqual(1);
