@@ -9,7 +9,7 @@ VENV := .venv
 STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json scripts/bundle-workflows.js
 
-.PHONY: help deps build test test-unit lint demo up down status logs clean
+.PHONY: help deps build test test-unit lint demo up down status logs clean bench chaos
 
 help:
 	@echo "make demo   - bring up the local stack, run the guide's sample policy end to end, tear down"
@@ -41,6 +41,14 @@ test: deps build
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 
+# The fault suite (chaos/README.md): every scenario, >= 500 executions, < 20 min. Writes
+# chaos/results/latest.json and latest.md and prints the summary table. CHAOS_ONLY=name,name runs
+# some scenarios (results in chaos/results/partial.*).
+chaos: deps build
+	@rm -f chaos/results/last-run.md
+	@status=0; npx vitest run --config chaos/vitest.config.mjs || status=$$?; \
+	  if [ -f chaos/results/last-run.md ]; then cat chaos/results/last-run.md; fi; exit $$status
+
 test-unit: $(STAMPS)/npm
 	npx vitest run --project unit
 
@@ -63,3 +71,11 @@ demo: deps build
 clean:
 	-scripts/stack.sh down
 	rm -rf dist $(STAMPS) .local
+
+# Benchmark (bench/PERFORMANCE.md): its own stack on free ports, N=1000 by default (BENCH_N).
+# Builds src/ and bench/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
+bench: deps
+	rm -rf .local/bench/build
+	npx tsc -p bench/tsconfig.json
+	node .local/bench/build/bench/src/prepare.js
+	node .local/bench/build/bench/src/run.js

@@ -5,7 +5,8 @@ const path = require('node:path');
 
 (async () => {
   const { code } = await bundleWorkflowCode({
-    workflowsPath: require.resolve(path.resolve(__dirname, '../dist/workflows')),
+    // The same options as the worker's start-up fallback (workflowsPath, preloaded modules).
+    ...require(path.resolve(__dirname, '../dist/worker')).workflowBundlerOptions(),
     logger: { info() {}, debug() {}, trace() {}, warn: console.warn, error: console.error, log() {} },
   });
   fs.writeFileSync(path.resolve(__dirname, '../dist/workflow-bundle.js'), code);

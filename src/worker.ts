@@ -19,9 +19,46 @@ import { DuckDbWarehouse } from './warehouse/duckdb';
 /** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js');
 
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath'> {
+/**
+ * How the workflow code is bundled (by `make build`, the benchmark and the fallback below). The input
+ * rules (zod schemas, stateless) are preloaded: shared by every workflow in the reusable V8 context
+ * instead of being rebuilt for each one, which measured ~0.4 MB less worker memory per cached
+ * workflow (bench/PERFORMANCE.md).
+ */
+export function workflowBundlerOptions(): { workflowsPath: string; preloadModules: string[] } {
+  return {
+    workflowsPath: path.join(__dirname, 'workflows'),
+    preloadModules: [path.join(__dirname, 'policy', 'input')],
+  };
+}
+
+export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
   if (fs.existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
-  return { workflowsPath: path.join(__dirname, 'workflows') };
+  const { workflowsPath, preloadModules } = workflowBundlerOptions();
+  return { workflowsPath, bundlerOptions: { preloadModules } };
+}
+
+/**
+ * Optional worker tuning (slots and cache; the SDK's defaults otherwise), e.g. for the benchmark:
+ * WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, WORKER_MAX_CONCURRENT_ACTIVITIES,
+ * WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES.
+ */
+export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<WorkerOptions> {
+  const options: Partial<WorkerOptions> = {};
+  const settings = {
+    WORKER_MAX_CACHED_WORKFLOWS: 'maxCachedWorkflows',
+    WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'maxConcurrentWorkflowTaskExecutions',
+    WORKER_MAX_CONCURRENT_ACTIVITIES: 'maxConcurrentActivityTaskExecutions',
+    WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: 'maxConcurrentLocalActivityExecutions',
+  } as const;
+  for (const [name, option] of Object.entries(settings)) {
+    const raw = env[name];
+    if (raw === undefined || raw === '') continue;
+    const n = Number(raw);
+    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number >= 0, got '${raw}'`);
+    options[option] = n;
+  }
+  return options;
 }
 
 export async function createPolicyWorker(args: {
@@ -106,10 +143,12 @@ async function main(): Promise<void> {
         breaker: config.breaker,
         refresh: config.dbt ? refreshTarget(client, config.dbt, config.taskQueue) : undefined,
       },
-      options:
-        config.maxApiRequestsPerSecond === undefined
-          ? undefined
-          : { maxTaskQueueActivitiesPerSecond: config.maxApiRequestsPerSecond },
+      options: {
+        ...(config.maxApiRequestsPerSecond === undefined
+          ? {}
+          : { maxTaskQueueActivitiesPerSecond: config.maxApiRequestsPerSecond }),
+        ...workerTuningFromEnv(),
+      },
     });
     const dbtWorker =
       config.dbt && dbt

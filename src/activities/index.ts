@@ -4,7 +4,8 @@
  * same way.
  */
 import type { Client } from '@temporalio/client';
-import { ApplicationFailure } from '@temporalio/common';
+import { Context } from '@temporalio/activity';
+import { ApplicationFailure, msOptionalToNumber } from '@temporalio/common';
 import {
   BrokenCircuitError,
   circuitBreaker,
@@ -56,14 +57,56 @@ export interface ActivityDeps {
   refresh?: RefreshTarget;
 }
 
-/** Converts a client error into a Temporal failure: Temporal's retry policy does the retrying. */
-export function toApplicationFailure(err: unknown, halfOpenAfterMs: number): unknown {
+/** A Retry-After longer than this (or than the retry policy's maximum interval, if longer) is cut to it. */
+export const MAX_RETRY_AFTER_MS = 60_000;
+
+export interface RetryTiming {
+  /** How long the retry policy waits after the current attempt. */
+  backoffMs: number;
+  /** The retry policy's maximum interval. */
+  maximumIntervalMs: number;
+}
+
+/**
+ * The current activity attempt's retry timing from its retry policy (initial interval times the
+ * backoff coefficient per attempt, capped at the maximum interval); undefined outside an activity.
+ */
+export function retryTiming(): RetryTiming | undefined {
+  let info: Context['info'];
+  try {
+    info = Context.current().info;
+  } catch {
+    return undefined;
+  }
+  const policy = info.retryPolicy;
+  if (!policy) return undefined;
+  const initial = msOptionalToNumber(policy.initialInterval) ?? 1000;
+  const max = msOptionalToNumber(policy.maximumInterval) ?? initial * 100;
+  const backoffMs = Math.min(
+    initial * (policy.backoffCoefficient ?? 2) ** Math.max(0, info.attempt - 1),
+    max,
+  );
+  return { backoffMs, maximumIntervalMs: max };
+}
+
+/**
+ * Converts a client error into a Temporal failure: Temporal's retry policy does the retrying.
+ * `timing` is the current attempt's retry policy timing (see retryTiming); found by the chaos suite:
+ *   - an open breaker never makes the next attempt come sooner than the retry policy's own backoff.
+ *     It used to retry every `halfOpenAfterMs`, which spent an execution's attempts in a fraction of
+ *     its retry policy's time: with the defaults every execution in flight failed during a one-minute
+ *     outage (scenario api-down-1min);
+ *   - a Retry-After is honoured up to MAX_RETRY_AFTER_MS (or the policy's maximum interval, if
+ *     longer): `Retry-After: 86400` used to park the execution for a day (scenario hostile-responses).
+ */
+export function toApplicationFailure(err: unknown, halfOpenAfterMs: number, timing?: RetryTiming): unknown {
   if (err instanceof PolicyApiError) {
+    const cap = Math.max(MAX_RETRY_AFTER_MS, timing?.maximumIntervalMs ?? 0);
     return ApplicationFailure.create({
       message: err.message,
       type: `PolicyApiError.${err.kind}`,
       nonRetryable: !err.retryable,
-      nextRetryDelay: err.retryAfterMs,
+      nextRetryDelay: err.retryAfterMs === undefined ? undefined : Math.min(err.retryAfterMs, cap),
       details: [{ step: err.step, kind: err.kind, httpStatus: err.httpStatus ?? null }],
     });
   }
@@ -72,7 +115,7 @@ export function toApplicationFailure(err: unknown, halfOpenAfterMs: number): unk
       message: 'policy API circuit breaker is open after repeated failures; not calling the API',
       type: 'PolicyApiError.circuit_open',
       nonRetryable: false,
-      nextRetryDelay: halfOpenAfterMs,
+      nextRetryDelay: Math.max(halfOpenAfterMs, timing?.backoffMs ?? 0),
     });
   }
   if (err instanceof WarehouseBusyError) {
@@ -99,7 +142,7 @@ export function createActivities(deps: ActivityDeps) {
     try {
       return breaker ? await breaker.execute(fn) : await fn();
     } catch (err) {
-      throw toApplicationFailure(err, breakerOpts.halfOpenAfterMs);
+      throw toApplicationFailure(err, breakerOpts.halfOpenAfterMs, retryTiming());
     }
   }
 

@@ -86,6 +86,13 @@ function excerpt(text: string): string {
 /** A UTF-16 surrogate without its partner. */
 const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/g;
 
+/**
+ * Longest policy id accepted from the API. The workflow makes it a search attribute (PolicyId); a
+ * 3000-character id exceeded Temporal's search attribute size limit and the server terminated the
+ * execution before it could record an error (found by the chaos suite, scenario hostile-responses).
+ */
+export const MAX_POLICY_ID_CHARS = 256;
+
 /** Deepest response nesting accepted; JSON.parse copes with far more, but the rest of the path recurses. */
 export const MAX_RESPONSE_DEPTH = 64;
 
@@ -430,6 +437,15 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
       const policyId = obj.policy_id;
       if (typeof policyId !== 'string' || policyId.length === 0) {
         throw invalidResponse(step, res.status, res.raw, `response lacks required field 'policy_id'`);
+      }
+      if (policyId.length > MAX_POLICY_ID_CHARS) {
+        // It becomes a search attribute; one over Temporal's size limit got the execution terminated.
+        throw invalidResponse(
+          step,
+          res.status,
+          res.raw,
+          `response field 'policy_id' is longer than ${MAX_POLICY_ID_CHARS} characters`,
+        );
       }
       return {
         policyId,

@@ -79,13 +79,18 @@ export type PolicyData = z.infer<typeof PolicySchema>;
 export const DEFAULT_MAX_POLLS = 3;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 
+const EXECUTION_ID = /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/;
+
 /** Per-execution options (the workflow's optional second argument). */
 export const ExecutionOptionsSchema = z.strictObject({
   /** Execution id for the state table; defaults to the workflow id. */
   executionId: z
     .string()
-    .regex(
-      /^[A-Za-z0-9][A-Za-z0-9._:@-]{0,127}$/,
+    // Not `.regex()`: zod resets the RegExp's lastIndex, and the worker preloads this module into
+    // Temporal's shared, frozen workflow context, where that assignment throws (every executionId
+    // was refused; found by the chaos suite, scenario bad-input).
+    .refine(
+      (s) => EXECUTION_ID.test(s),
       'must be 1-128 of A-Z a-z 0-9 . _ : @ - (not starting with a symbol)',
     )
     .optional(),

@@ -12,6 +12,7 @@ import {
   isCancellation,
   log,
   proxyActivities,
+  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -39,17 +40,20 @@ import {
 /** Query: the execution's current state row (the same row the warehouse holds). */
 export const stateQuery = defineQuery<StateRow>('state');
 
-/** State writes: retried for a long while (the warehouse may be busy), never dropped silently. */
-const { recordState } = proxyActivities<PolicyActivities>({
+/**
+ * State writes: local activities (run by this worker, no task-queue round trip; the warehouse batches
+ * concurrent writes), retried for a long while (the warehouse may be busy), never dropped silently.
+ */
+const { recordState } = proxyLocalActivities<PolicyActivities>({
   startToCloseTimeout: '2 minutes',
   retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 s', maximumAttempts: 30 },
 });
 
 /**
- * Refresh asks: best effort. A failed ask is logged and never fails or delays the execution beyond
- * these few attempts (the next terminal execution asks again).
+ * Refresh asks: best effort, local activities (one signal-with-start each). A failed ask is logged and
+ * never fails or delays the execution beyond these few attempts (the next terminal execution asks again).
  */
-const { requestModelRefresh } = proxyActivities<PolicyActivities>({
+const { requestModelRefresh } = proxyLocalActivities<PolicyActivities>({
   startToCloseTimeout: '30 s',
   retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '10 s', maximumAttempts: 5 },
 });
@@ -104,7 +108,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   };
 
   let lastStatus: string | null = null;
-  const advance = async (event: StateEvent) => {
+  const advance = async (event: StateEvent, write = true) => {
     row = transition(row, event);
     if (row.status !== lastStatus || event.type === 'policy_created') {
       lastStatus = row.status;
@@ -113,7 +117,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         ...(row.policy_id ? [{ key: PolicyIdKey, value: row.policy_id }] : []),
       ]);
     }
-    await recordState(row);
+    if (write) await recordState(row);
   };
   const fail = async (step: Step, reason: string): Promise<never> => {
     const event: StateEvent = { type: 'failed', at: now(), step, error: withoutStepPrefix(step, reason) };
@@ -174,13 +178,17 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       const status = await api.getPolicyStatus({ policyId: created.policyId });
       const cls = classifyPolicyStatus(status.status);
       last = status.status;
-      await advance({
-        type: 'polled',
-        at: now(),
-        ready: cls === 'ready',
-        statusText: status.status,
-        response: status.raw,
-      });
+      // A ready poll is written with the circuit-breaker step that follows at once (same row, one write).
+      await advance(
+        {
+          type: 'polled',
+          at: now(),
+          ready: cls === 'ready',
+          statusText: status.status,
+          response: status.raw,
+        },
+        cls !== 'ready',
+      );
       if (cls === 'failed') throw new StepFailure(step, failedStatusMessage(status.status, status.message));
       ready = cls === 'ready';
     }

@@ -26,7 +26,9 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(opts: { dbFilename?: string; port?: number } = {}): Promise<DevServer> {
+export async function startDevServer(
+  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[] } = {},
+): Promise<DevServer> {
   const port = opts.port ?? (await freePort());
   const args = [
     'server',
@@ -48,6 +50,7 @@ export async function startDevServer(opts: { dbFilename?: string; port?: number 
     `${SEARCH_ATTRIBUTE_NAMES.status}=Keyword`,
   ];
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
+  if (opts.extraArgs) args.push(...opts.extraArgs);
   const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));

@@ -1,0 +1,39 @@
+/**
+ * Prepares the benchmark's private build (`make bench` compiles src/ and bench/ into
+ * .local/bench/build with bench/tsconfig.json): bundles the workflow code once, next to the build's
+ * worker.js (the worker loads a pre-built bundle when there is one, as with `make build`), and links
+ * the repository's scripts/, dbt/ and .venv/ so the build's REPO_ROOT finds them.
+ *
+ * A private build, not dist/: other work on the same checkout may rebuild dist/ (rm -rf) at any time.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { bundleWorkflowCode } from '@temporalio/worker';
+import { REPO_ROOT } from './env';
+
+async function main(): Promise<void> {
+  const build = path.resolve(__dirname, '..', '..');
+  for (const name of ['scripts', 'dbt', '.venv']) {
+    const link = path.join(build, name);
+    fs.rmSync(link, { recursive: true, force: true });
+    fs.symlinkSync(path.join(REPO_ROOT, name), link);
+  }
+  const src = path.join(build, 'src');
+  // The build's own bundler options: the same as `make build` uses (older sources: workflows only).
+  const worker = (await import(path.join(src, 'worker.js'))) as {
+    workflowBundlerOptions?: () => { workflowsPath: string; preloadModules: string[] };
+  };
+  const { code } = await bundleWorkflowCode({
+    ...(worker.workflowBundlerOptions?.() ?? { workflowsPath: path.join(src, 'workflows') }),
+    logger: { info() {}, debug() {}, trace() {}, warn: console.warn, error: console.error, log() {} },
+  });
+  fs.writeFileSync(path.join(src, 'workflow-bundle.js'), code);
+  console.log(
+    `bench build: ${path.relative(REPO_ROOT, build)} (workflow bundle ${Math.round(code.length / 1024)} KiB)`,
+  );
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});

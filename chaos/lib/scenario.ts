@@ -1,0 +1,377 @@
+/**
+ * One chaos scenario: its own policy API simulator, task queue, DuckDB file and worker processes,
+ * a fault plan (the scenario's `run`), then the invariants, checked from the state table, the
+ * simulator's request log, Temporal and everything a secret could leak into.
+ */
+import { randomBytes } from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
+import { WORKFLOW_TYPE, type ExecutionOptionsInput, type StateRow } from '../../src/policy';
+import {
+  startSimulator,
+  type DownMode,
+  type RequestLogEntry,
+  type Simulator,
+} from '../../src/simulator/server';
+import { checkInvariants, type ScenarioResult } from './invariants';
+import { findSecret } from './secrets';
+import { awaitOutcome, type Outcome } from './temporal';
+import { readAllRows, StateSampler } from './warehouse';
+import { WorkerPool } from './workers';
+
+export type Size = 'full' | 'quick';
+
+export interface Expect {
+  status: 'completed' | 'error' | 'either';
+  /** An `error` row's error_message must match. */
+  error?: RegExp;
+  /** A rejected input: InvalidPolicyInput, non-retryable, naming this field (prefix); no API call. */
+  rejectedField?: string;
+  /** An accepted input: policy_data (and the body sent to the API) must be exactly this. */
+  verbatim?: unknown;
+  /** The row's policy_id must be exactly this (hostile ids). */
+  policyId?: string;
+  /** The execution id (options.executionId) when it is not the workflow id. */
+  executionId?: string;
+  /** The httpbin profile echoes: nothing is committed, so creates / breakers are not counted. */
+  profile?: 'policy' | 'httpbin';
+}
+
+export interface Execution {
+  workflowId: string;
+  label: string;
+  expect: Expect;
+  taskQueue: string;
+  startedAt: number;
+  handle: WorkflowHandle;
+  outcome?: Outcome;
+}
+
+export interface ScenarioEnv {
+  client: Client;
+  temporalAddress: string;
+  /** This scenario's directory (logs, warehouse file). */
+  dir: string;
+  size: Size;
+  token: string;
+  /** The worker entry point (a snapshot of dist/worker.js, see snapshotDist). */
+  workerJs: string;
+  /** Only for scenarios with `dedicatedTemporal`. */
+  restartTemporal?: (signal: NodeJS.Signals, downMs: number) => Promise<void>;
+}
+
+export interface Scenario {
+  name: string;
+  /** What the scenario proves, one line. */
+  title: string;
+  /** Needs its own Temporal dev server (it restarts it). */
+  dedicatedTemporal?: boolean;
+  /**
+   * Process faults (worker kills, server restarts) may cut a status poll between the API's answer and
+   * its recording; the poll is then made again. Such surplus answers are allowed when they came at
+   * most 5 s before a kill, or before / during a restart (see `disrupted`).
+   */
+  processFaults?: boolean;
+  /** How long executions may take to close after `run` returns. Default 180 s. */
+  settleMs?: number;
+  /** Dead-API request bound per minute, when the scenario takes the API down. */
+  deadApiBoundPerMinute?: (ctx: ScenarioContext) => number;
+  run(ctx: ScenarioContext): Promise<void>;
+  /** Extra checks after everything closed (workers stopped); returns violations. */
+  after?(ctx: ScenarioContext, data: CollectedData): Promise<string[]> | string[];
+}
+
+export interface CollectedData {
+  rows: StateRow[];
+  requests: RequestLogEntry[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Fast retries, the production shape (designed for faults that clear in seconds). */
+export const CHAOS_RETRY = { maximumAttempts: 10, initialIntervalMs: 200, maximumIntervalMs: 2000 };
+
+export class ScenarioContext {
+  readonly taskQueue: string;
+  readonly warehousePath: string;
+  readonly executions: Execution[] = [];
+  readonly events: { at: number; what: string }[] = [];
+  readonly metrics: Record<string, number | string | boolean | null> = {};
+  readonly downWindows: { from: number; to: number | null }[] = [];
+  /** Process faults: worker kills (from = to) and server restarts (stopped .. back). */
+  readonly disruptions: { from: number; to: number }[] = [];
+  readonly pools: WorkerPool[] = [];
+  /** Extra texts to scan for the token (CLI output, dbt output), by where they came from. */
+  readonly scanTexts: { where: string; text: string }[] = [];
+  readonly violations: string[] = [];
+  readonly startedAt = Date.now();
+  /** Default per-execution options; scenarios override per execution. */
+  defaults: ExecutionOptionsInput = {
+    pollIntervalMs: 200,
+    maxPolls: 3,
+    refreshModel: false,
+    retry: CHAOS_RETRY,
+  };
+  private readonly requestHooks: ((e: Readonly<RequestLogEntry>) => void)[] = [];
+  private serial = 0;
+
+  constructor(
+    readonly scenario: Scenario,
+    readonly env: ScenarioEnv,
+    readonly sim: Simulator,
+  ) {
+    const tag = randomBytes(3).toString('hex');
+    this.taskQueue = `chaos-${scenario.name}-${tag}`;
+    this.warehousePath = path.join(env.dir, 'warehouse.duckdb');
+  }
+
+  get size(): Size {
+    return this.env.size;
+  }
+
+  /** `full` or `quick` count. */
+  n(full: number, quick: number): number {
+    return this.env.size === 'full' ? full : quick;
+  }
+
+  note(what: string): void {
+    this.events.push({ at: Date.now() - this.startedAt, what });
+  }
+
+  uid(prefix = 'p'): string {
+    this.serial += 1;
+    return `${prefix}-${this.scenario.name}-${this.serial}-${randomBytes(3).toString('hex')}`;
+  }
+
+  /** The worker's environment: the production variables, pointed at this scenario's parts. */
+  workerEnv(overrides: Record<string, string> = {}): Record<string, string> {
+    return {
+      TEMPORAL_ADDRESS: this.env.temporalAddress,
+      TEMPORAL_NAMESPACE: 'default',
+      POLICY_TASK_QUEUE: this.taskQueue,
+      POLICY_API_URL: this.sim.url,
+      POLICY_API_TOKEN: this.env.token,
+      POLICY_API_TIMEOUT_MS: '3000',
+      WAREHOUSE_PATH: this.warehousePath,
+      // Model refresh and the dbt request dispatcher are not what this suite exercises.
+      DBT_REFRESH: 'off',
+      DISPATCH_INTERVAL_MS: '0',
+      DBT_WORK_DIR: path.join(this.env.dir, 'dbt-worker'),
+      ...overrides,
+    };
+  }
+
+  async startWorkers(
+    count: number,
+    overrides: Record<string, string> = {},
+    logPrefix = 'worker',
+  ): Promise<WorkerPool> {
+    const spec = {
+      workerJs: this.env.workerJs,
+      env: this.workerEnv(overrides),
+      logPrefix,
+      dir: this.env.dir,
+    };
+    const pool = new WorkerPool(spec, (e) => this.note(e.what));
+    this.pools.push(pool);
+    await pool.start(count);
+    return pool;
+  }
+
+  onRequest(hook: (e: Readonly<RequestLogEntry>) => void): void {
+    this.requestHooks.push(hook);
+  }
+
+  dispatchRequest(e: Readonly<RequestLogEntry>): void {
+    for (const h of this.requestHooks) h(e);
+  }
+
+  setDown(down: boolean, mode: DownMode = 'reset'): void {
+    this.sim.setDown(down, mode);
+    const now = Date.now();
+    if (down) this.downWindows.push({ from: now, to: null });
+    else {
+      const open = this.downWindows.find((w) => w.to === null);
+      if (open) open.to = now;
+    }
+    this.note(down ? `policy API down (${mode})` : 'policy API back');
+  }
+
+  /** Starts one execution (retrying the start itself through server restarts). */
+  async start(args: {
+    policy: unknown;
+    options?: unknown;
+    expect: Expect;
+    label: string;
+    taskQueue?: string;
+    /** Raw options (not merged with the defaults). */
+    rawOptions?: boolean;
+  }): Promise<Execution> {
+    const workflowId = this.uid('exec');
+    const taskQueue = args.taskQueue ?? this.taskQueue;
+    const options =
+      args.rawOptions ||
+      (args.options !== undefined && (typeof args.options !== 'object' || Array.isArray(args.options)))
+        ? args.options
+        : { ...this.defaults, ...(args.options as object | undefined) };
+    let handle: WorkflowHandle | undefined;
+    for (let attempt = 0; handle === undefined; attempt++) {
+      try {
+        handle = await this.env.client.workflow.start(WORKFLOW_TYPE, {
+          taskQueue,
+          workflowId,
+          args: [args.policy, options],
+        });
+      } catch (err) {
+        if (err instanceof WorkflowExecutionAlreadyStartedError) {
+          handle = this.env.client.workflow.getHandle(workflowId);
+        } else if (attempt < 60) await sleep(1000);
+        else throw err;
+      }
+    }
+    const e: Execution = {
+      workflowId,
+      label: args.label,
+      expect: args.expect,
+      taskQueue,
+      startedAt: Date.now(),
+      handle,
+    };
+    this.executions.push(e);
+    return e;
+  }
+
+  /** Runs a process fault (e.g. a server restart) and records its window. */
+  async disrupted(what: string, fault: () => Promise<void>): Promise<void> {
+    const from = Date.now();
+    this.note(`${what}: begins`);
+    try {
+      await fault();
+    } finally {
+      this.disruptions.push({ from, to: Date.now() });
+      this.note(`${what}: over`);
+    }
+  }
+
+  /** Waits until `check` returns true (polling), or `timeoutMs`. */
+  async waitFor(
+    what: string,
+    check: () => boolean | Promise<boolean>,
+    timeoutMs = 120_000,
+  ): Promise<boolean> {
+    const deadline = Date.now() + timeoutMs;
+    while (Date.now() < deadline) {
+      if (await check()) return true;
+      await sleep(100);
+    }
+    this.note(`gave up waiting for ${what}`);
+    return false;
+  }
+
+  sleep(ms: number): Promise<void> {
+    return sleep(ms);
+  }
+}
+
+/** Runs one scenario start to finish and returns its figures; never throws for a failed invariant. */
+export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise<ScenarioResult> {
+  fs.mkdirSync(env.dir, { recursive: true });
+  let ctx: ScenarioContext | null = null;
+  const sim = await startSimulator({ port: 0, quiet: true, onRequest: (e) => ctx?.dispatchRequest(e) });
+  ctx = new ScenarioContext(scenario, env, sim);
+  const c = ctx;
+  const sampler = new StateSampler(c.warehousePath, 2500);
+  sampler.start();
+  const started = Date.now();
+  let crashed: string | null = null;
+  try {
+    try {
+      await scenario.run(c);
+    } catch (err) {
+      crashed = `scenario run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
+      c.note(crashed);
+    }
+    const settleDeadline = Date.now() + (scenario.settleMs ?? 180_000);
+    await Promise.all(
+      c.executions.map(async (e) => {
+        e.outcome = await awaitOutcome(e.handle, settleDeadline);
+      }),
+    );
+    await sampler.stop();
+    await Promise.all(c.pools.map((p) => p.stop()));
+    const rows = fs.existsSync(c.warehousePath) ? await readAllRows(c.warehousePath) : [];
+    for (const r of rows) sampler.observe(r.execution_id, r.state_version, r.status);
+    const requests = sim.requests();
+    // For looking into a failure (the work directory is kept when the run fails, or with CHAOS_KEEP=1).
+    fs.writeFileSync(
+      path.join(env.dir, 'requests.jsonl'),
+      requests
+        .map((r) => JSON.stringify({ ...r, authorizationHeader: r.authorizationHeader ? '(set)' : null }))
+        .join('\n'),
+    );
+    const data: CollectedData = { rows, requests };
+    if (scenario.after) {
+      try {
+        c.violations.push(...(await scenario.after(c, data)));
+      } catch (err) {
+        c.violations.push(`after-checks failed: ${err instanceof Error ? err.message : String(err)}`);
+      }
+    }
+    const secretHits = await scanForSecrets(c, rows);
+    const result = checkInvariants({ ctx: c, rows, requests, regressions: sampler.regressions, secretHits });
+    if (crashed) result.violations.unshift(crashed);
+    result.pass = result.violations.length === 0;
+    result.durationMs = Date.now() - started;
+    result.metrics.sampler_reads = sampler.samples;
+    return result;
+  } finally {
+    await Promise.all(c.pools.map((p) => p.stop()));
+    await sampler.stop().catch(() => undefined);
+    // Leave nothing running on the shared server.
+    await Promise.all(
+      c.executions
+        .filter((e) => !e.outcome?.closed)
+        .map((e) => e.handle.terminate('chaos scenario over').catch(() => undefined)),
+    );
+    await sim.close();
+  }
+}
+
+/** Where the token (or any 8-character piece of it) turns up: rows, histories, logs, extra texts. */
+async function scanForSecrets(ctx: ScenarioContext, rows: StateRow[]): Promise<string[]> {
+  const token = ctx.env.token;
+  const hits: string[] = [];
+  const scan = (where: string, text: string) => {
+    const piece = findSecret(text, token);
+    if (piece !== null) hits.push(`${where} contains ${piece}`);
+  };
+  for (const row of rows) scan(`state row ${row.execution_id}`, JSON.stringify(row));
+  for (const pool of ctx.pools) scan(`worker logs (${pool.logFiles.length} files)`, pool.readLogs());
+  for (const t of ctx.scanTexts) scan(t.where, t.text);
+  // Every execution's history, payloads decoded.
+  for (let i = 0; i < ctx.executions.length; i += 20) {
+    await Promise.all(
+      ctx.executions.slice(i, i + 20).map(async (e) => {
+        try {
+          const history = await e.handle.fetchHistory();
+          // protobufjs messages serialize bytes as base64 (payload data), decoded below.
+          const json = JSON.stringify(history);
+          const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) =>
+            Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
+          );
+          const decoded = [json, ...payloads].join('\n');
+          // Not vacuous: the history was read and its payloads (at least the input) decoded.
+          if (payloads.length === 0 || !json.includes('policyExecution')) {
+            hits.push(`history of ${e.workflowId}: payloads were not decoded, so it was not really scanned`);
+          }
+          scan(`history of ${e.workflowId}`, decoded);
+        } catch (err) {
+          hits.push(`history of ${e.workflowId} could not be read: ${String(err)}`);
+        }
+      }),
+    );
+  }
+  return hits;
+}

@@ -1,0 +1,202 @@
+/**
+ * Temporal for the chaos suite: a dev server the suite owns (persistent database, so it can be
+ * restarted mid-run), with an asynchronous health check (the test helper's synchronous one would
+ * stall the in-process simulator while it waits).
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { ApplicationFailure } from '@temporalio/common';
+import type { StateRow } from '../../src/policy';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/policy/keys';
+import { freePort, TEMPORAL_BIN } from '../../test/helpers/dev-server';
+
+export { freePort, TEMPORAL_BIN };
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+function run(args: string[], timeoutMs = 10_000): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve({ code, out });
+    });
+  });
+}
+
+export async function isHealthy(address: string): Promise<boolean> {
+  const r = await run(['operator', 'cluster', 'health', '--address', address], 5000);
+  return r.code === 0 && r.out.includes('SERVING');
+}
+
+/** `temporal workflow show --output json` for one execution: the CLI's view of its history. */
+export async function showWorkflowJson(address: string, workflowId: string): Promise<string> {
+  const r = await run(
+    [
+      'workflow',
+      'show',
+      '--address',
+      address,
+      '--namespace',
+      'default',
+      '--workflow-id',
+      workflowId,
+      '--output',
+      'json',
+    ],
+    60_000,
+  );
+  if (r.code !== 0)
+    throw new Error(`temporal workflow show ${workflowId} failed (${r.code}): ${r.out.slice(0, 500)}`);
+  return r.out;
+}
+
+export class DevServer {
+  child: ChildProcess | null = null;
+  readonly address: string;
+  restarts = 0;
+
+  private constructor(
+    readonly port: number,
+    readonly dbFile: string,
+  ) {
+    this.address = `127.0.0.1:${port}`;
+  }
+
+  static async start(dbFile: string): Promise<DevServer> {
+    const s = new DevServer(await freePort(), dbFile);
+    await s.launch();
+    return s;
+  }
+
+  private async launch(): Promise<void> {
+    const args = [
+      'server',
+      'start-dev',
+      '--headless',
+      '--ip',
+      '127.0.0.1',
+      '--port',
+      String(this.port),
+      '--http-port',
+      String(await freePort()),
+      '--metrics-port',
+      String(await freePort()),
+      '--db-filename',
+      this.dbFile,
+      '--log-level',
+      'error',
+      '--search-attribute',
+      `${SEARCH_ATTRIBUTE_NAMES.policyId}=Keyword`,
+      '--search-attribute',
+      `${SEARCH_ATTRIBUTE_NAMES.status}=Keyword`,
+    ];
+    const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    this.child = child;
+    let stderr = '';
+    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
+    const deadline = Date.now() + 90_000;
+    for (;;) {
+      if (child.exitCode !== null)
+        throw new Error(`temporal dev server exited (${child.exitCode}): ${stderr}`);
+      if (await isHealthy(this.address)) return;
+      if (Date.now() > deadline) {
+        child.kill('SIGKILL');
+        throw new Error(`temporal dev server did not become healthy at ${this.address}: ${stderr}`);
+      }
+      await sleep(250);
+    }
+  }
+
+  private async halt(signal: NodeJS.Signals): Promise<void> {
+    const child = this.child;
+    if (!child || child.exitCode !== null || child.signalCode !== null) return;
+    const exited = new Promise<void>((r) => child.once('exit', () => r()));
+    child.kill(signal);
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await exited;
+    clearTimeout(timer);
+  }
+
+  /** Stop the server (SIGTERM or SIGKILL), stay down for `downMs`, start it on the same port and database. */
+  async restart(signal: NodeJS.Signals, downMs: number): Promise<void> {
+    await this.halt(signal);
+    await sleep(downMs);
+    await this.launch();
+    this.restarts += 1;
+  }
+
+  async stop(): Promise<void> {
+    await this.halt('SIGTERM');
+  }
+}
+
+export async function connectClient(
+  address: string,
+): Promise<{ client: Client; close: () => Promise<void> }> {
+  const connection = await Connection.connect({ address });
+  return { client: new Client({ connection, namespace: 'default' }), close: () => connection.close() };
+}
+
+export interface Outcome {
+  closed: boolean;
+  /** COMPLETED, FAILED, RUNNING, TERMINATED, ... (or UNKNOWN when it could not be described). */
+  temporalStatus: string;
+  result?: StateRow;
+  failure?: { type?: string; message: string; nonRetryable?: boolean; details?: unknown };
+  closedAt?: number;
+  /** Transient errors while waiting (server restarts), retried. */
+  waitErrors: number;
+}
+
+function beforeDeadline<T>(p: Promise<T>, deadline: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('deadline')), Math.max(1000, deadline - Date.now()));
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
+}
+
+/** Waits for the workflow to close, riding out server restarts, until `deadline` (epoch ms). */
+export async function awaitOutcome(handle: WorkflowHandle, deadline: number): Promise<Outcome> {
+  const out: Outcome = { closed: false, temporalStatus: 'UNKNOWN', waitErrors: 0 };
+  while (Date.now() < deadline) {
+    try {
+      out.result = (await beforeDeadline(handle.result(), deadline)) as StateRow;
+      out.closed = true;
+      break;
+    } catch (err) {
+      if (err instanceof WorkflowFailedError) {
+        out.closed = true;
+        const cause = err.cause;
+        out.failure =
+          cause instanceof ApplicationFailure
+            ? {
+                type: cause.type ?? undefined,
+                message: cause.message,
+                nonRetryable: cause.nonRetryable ?? undefined,
+                details: cause.details,
+              }
+            : { message: cause?.message ?? err.message };
+        break;
+      }
+      if (err instanceof Error && err.message === 'deadline') break;
+      out.waitErrors += 1;
+      await sleep(1000);
+    }
+  }
+  if (out.closed) out.closedAt = Date.now();
+  for (let i = 0; i < 10; i++) {
+    try {
+      out.temporalStatus = (await handle.describe()).status.name;
+      break;
+    } catch {
+      await sleep(1000);
+    }
+  }
+  return out;
+}

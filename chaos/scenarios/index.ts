@@ -1,0 +1,38 @@
+/**
+ * Every scenario, and the lanes `make chaos` runs them in: lanes run side by side (each scenario has
+ * its own simulator, task queue, warehouse file and workers), the scenarios of a lane one after the
+ * other. The long, mostly waiting scenarios share lanes with the busy ones to fit the machine.
+ */
+import type { Scenario } from '../lib/scenario';
+import {
+  api429,
+  api5xx,
+  apiDown,
+  connectionResets,
+  hangPastTimeout,
+  latencySpikes,
+  malformedJson,
+  oversizeBody,
+} from './api-faults';
+import { badInput, hostileResponses } from './inputs';
+import { temporalRestart, warehouseBusy, workerSigkill } from './process-faults';
+import { circuitBreaker, circuitBreakerOff, rateLimit } from './resilience';
+import { secrets } from './security';
+
+export const LANES: Scenario[][] = [
+  [workerSigkill, apiDown, rateLimit, malformedJson, oversizeBody],
+  [temporalRestart, circuitBreaker, warehouseBusy, hangPastTimeout, badInput, secrets],
+  [api5xx, connectionResets, latencySpikes, api429, circuitBreakerOff, hostileResponses],
+];
+
+export const ALL_SCENARIOS: Scenario[] = LANES.flat();
+
+/** The quick subset inside `make test` (small sizes, the shared test dev server). */
+export const QUICK_SCENARIOS: Scenario[] = [
+  api5xx,
+  malformedJson,
+  circuitBreaker,
+  badInput,
+  hostileResponses,
+  secrets,
+];

@@ -1,0 +1,41 @@
+/**
+ * The quick subset of the chaos suite (`make chaos` runs all of it, bigger): API faults, the
+ * circuit breaker, bad input, hostile responses and secrets, each checked against every invariant
+ * (none lost, one create, at most one breaker, poll counts, error messages, no step backwards, no
+ * secret anywhere). Real parts: the shared dev server, worker processes from dist/, the simulator
+ * over HTTP, DuckDB files.
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runChaos, type ChaosReport } from '../../chaos/lib/runner';
+import { QUICK_SCENARIOS } from '../../chaos/scenarios';
+
+let report: ChaosReport;
+let workDir: string;
+
+beforeAll(async () => {
+  workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'chaos-quick-'));
+  // Every scenario in its own lane: they run side by side.
+  report = await runChaos({
+    size: 'quick',
+    lanes: QUICK_SCENARIOS.map((s) => [s]),
+    workDir,
+    temporalAddress: inject('temporalAddress'),
+  });
+});
+
+afterAll(() => {
+  if (report?.pass) fs.rmSync(workDir, { recursive: true, force: true });
+  else if (workDir) console.error(`chaos quick subset: logs kept in ${workDir}`);
+});
+
+describe('chaos quick subset', () => {
+  it.each(QUICK_SCENARIOS.map((s) => s.name))('%s: every invariant holds', (name) => {
+    const result = report.scenarios.find((s) => s.name === name);
+    expect(result, `${name} did not run`).toBeDefined();
+    expect(result?.violations).toEqual([]);
+    expect(result?.counts.executions).toBeGreaterThan(0);
+  });
+});
