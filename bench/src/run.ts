@@ -212,7 +212,13 @@ function analyse(
     makespanS: round(phaseS, 2),
     startPhaseS: round((run.startsDoneAt - run.t0) / 1000, 2),
     executionsPerS: { sustained: round(thr.sustained), overall: round(thr.overall) },
-    peakInFlight: peakInFlight(ex),
+    // Unfinished executions (a run cut by BENCH_TIMEOUT_MS) count as in flight to the end.
+    peakInFlight: peakInFlight(
+      run.executions.map((e) => ({
+        startMs: e.startMs,
+        closeMs: Number.isFinite(e.closeMs) ? e.closeMs : Infinity,
+      })),
+    ),
     startLatencyMs: r1(summarize(run.startLatencyMs)),
     e2eMs: r1(summarize(ex.map((e) => e.closeMs - e.startMs))),
     sampledHistories: hist.length,
@@ -286,7 +292,7 @@ function analyse(
       completionsPerS: perSecond(run.t0, closes, 500).map((v) => round(v)),
       startsPerS: perSecond(
         run.t0,
-        ex.map((e) => e.startMs),
+        run.executions.map((e) => e.startMs),
         500,
       ).map((v) => round(v)),
       workerRssMb: rssPoints.map(([t, v]) => [round(t, 2), round(v)]),
