@@ -27,7 +27,7 @@ export const api5xx: Scenario = {
   async run(ctx) {
     await ctx.startWorkers(1);
     ctx.sim.setChaos({ failureRate: 0.2, kind: 'http500', seed: 20 });
-    await stream(ctx, ctx.n(100, 12), 10, (i) =>
+    await stream(ctx, ctx.n(100, 8), 10, (i) =>
       startWithFaults(
         ctx,
         i % 3 === 0 ? '500 + 503 burst' : '500 at random',

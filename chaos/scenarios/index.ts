@@ -27,12 +27,11 @@ export const LANES: Scenario[][] = [
 
 export const ALL_SCENARIOS: Scenario[] = LANES.flat();
 
-/** The quick subset inside `make test` (small sizes, the shared test dev server). */
-export const QUICK_SCENARIOS: Scenario[] = [
-  api5xx,
-  malformedJson,
-  circuitBreaker,
-  badInput,
-  hostileResponses,
-  secrets,
+/** The quick subset inside `make test` (small sizes, the shared test dev server), in lanes. */
+export const QUICK_LANES: Scenario[][] = [
+  [circuitBreaker, malformedJson],
+  [hostileResponses, api5xx],
+  [secrets, badInput],
 ];
+
+export const QUICK_SCENARIOS: Scenario[] = QUICK_LANES.flat();
