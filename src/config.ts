@@ -49,7 +49,7 @@ export interface DbtConfig {
 /** The repository root (this file is src/config.ts or dist/config.js). */
 export const REPO_ROOT = path.resolve(__dirname, '..');
 
-function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
+export function intFromEnv(env: NodeJS.ProcessEnv, name: string, fallback: number, min = 0): number {
   const raw = env[name];
   if (raw === undefined || raw === '') return fallback;
   const n = Number(raw);

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RefreshTarget } from './activities';
 import { createDbtActivities, type DbtActivityDeps } from './activities/dbt';
-import { loadTemporalConfig, loadWorkerConfig, REPO_ROOT, type DbtConfig } from './config';
+import { intFromEnv, loadTemporalConfig, loadWorkerConfig, REPO_ROOT, type DbtConfig } from './config';
 import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
 import { RequestDispatcher } from './dispatcher';
 import { createPolicyApiClient } from './policy-api/client';
@@ -52,11 +52,7 @@ export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Parti
     WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: 'maxConcurrentLocalActivityExecutions',
   } as const;
   for (const [name, option] of Object.entries(settings)) {
-    const raw = env[name];
-    if (raw === undefined || raw === '') continue;
-    const n = Number(raw);
-    if (!Number.isInteger(n) || n < 0) throw new Error(`${name} must be a whole number >= 0, got '${raw}'`);
-    options[option] = n;
+    if (env[name] !== undefined && env[name] !== '') options[option] = intFromEnv(env, name, 0);
   }
   return options;
 }

@@ -37,6 +37,27 @@ export interface ScenarioCounts {
   peakApiRequestsPerSecond: number;
 }
 
+/** Every count at zero (a scenario that crashed, or the start of the checks). */
+export function zeroCounts(): ScenarioCounts {
+  return {
+    executions: 0,
+    completed: 0,
+    errored: 0,
+    erroredAsExpected: 0,
+    unexpectedOutcomes: 0,
+    lost: 0,
+    duplicateCreates: 0,
+    duplicateCircuitBreakers: 0,
+    missingSideEffects: 0,
+    pollMismatches: 0,
+    badErrorMessages: 0,
+    versionRegressions: 0,
+    secretsFound: 0,
+    maxDeadApiRequestsPerMinute: null,
+    peakApiRequestsPerSecond: 0,
+  };
+}
+
 export interface ScenarioResult {
   name: string;
   title: string;
@@ -111,21 +132,10 @@ export function checkInvariants(args: {
   /** An answer that may have been lost with its worker or server: at most 5 s before, or during, a fault. */
   const nearFault = (t: number) => disruptions.some((d) => t >= d.from - 5000 && t <= d.to);
   const counts: ScenarioCounts = {
+    ...zeroCounts(),
     executions: ctx.executions.length,
-    completed: 0,
-    errored: 0,
-    erroredAsExpected: 0,
-    unexpectedOutcomes: 0,
-    lost: 0,
-    duplicateCreates: 0,
-    duplicateCircuitBreakers: 0,
-    missingSideEffects: 0,
-    pollMismatches: 0,
-    badErrorMessages: 0,
     versionRegressions: args.regressions.length,
     secretsFound: args.secretHits.length,
-    maxDeadApiRequestsPerMinute: null,
-    peakApiRequestsPerSecond: 0,
   };
   const byLabel: ScenarioResult['byLabel'] = {};
   let pollsRedone = 0;

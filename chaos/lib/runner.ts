@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import type { ScenarioResult } from './invariants';
+import { zeroCounts, type ScenarioResult } from './invariants';
 import { runScenario, type Scenario, type Size } from './scenario';
 import { makeToken } from './secrets';
 import { connectClient, DevServer } from './temporal';
@@ -104,23 +104,7 @@ function crashedResult(scenario: Scenario, err: unknown): ScenarioResult {
     title: scenario.title,
     pass: false,
     durationMs: 0,
-    counts: {
-      executions: 0,
-      completed: 0,
-      errored: 0,
-      erroredAsExpected: 0,
-      unexpectedOutcomes: 0,
-      lost: 0,
-      duplicateCreates: 0,
-      duplicateCircuitBreakers: 0,
-      missingSideEffects: 0,
-      pollMismatches: 0,
-      badErrorMessages: 0,
-      versionRegressions: 0,
-      secretsFound: 0,
-      maxDeadApiRequestsPerMinute: null,
-      peakApiRequestsPerSecond: 0,
-    },
+    counts: zeroCounts(),
     metrics: {},
     events: [],
     violations: [`scenario crashed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`],

@@ -1,16 +1,14 @@
 /**
  * Temporal for the chaos suite: a dev server the suite owns (persistent database, so it can be
- * restarted mid-run), with an asynchronous health check (the test helper's synchronous one would
- * stall the in-process simulator while it waits).
+ * restarted mid-run on the same port), started with the test helper's launchDevServer.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StateRow } from '../../src/policy';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/policy/keys';
-import { freePort, TEMPORAL_BIN } from '../../test/helpers/dev-server';
+import { freePort, isHealthy, launchDevServer, TEMPORAL_BIN } from '../../test/helpers/dev-server';
 
-export { freePort, TEMPORAL_BIN };
+export { freePort, isHealthy, TEMPORAL_BIN };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -26,11 +24,6 @@ function run(args: string[], timeoutMs = 10_000): Promise<{ code: number | null;
       resolve({ code, out });
     });
   });
-}
-
-export async function isHealthy(address: string): Promise<boolean> {
-  const r = await run(['operator', 'cluster', 'health', '--address', address], 5000);
-  return r.code === 0 && r.out.includes('SERVING');
 }
 
 /** `temporal workflow show --output json` for one execution: the CLI's view of its history. */
@@ -74,42 +67,7 @@ export class DevServer {
   }
 
   private async launch(): Promise<void> {
-    const args = [
-      'server',
-      'start-dev',
-      '--headless',
-      '--ip',
-      '127.0.0.1',
-      '--port',
-      String(this.port),
-      '--http-port',
-      String(await freePort()),
-      '--metrics-port',
-      String(await freePort()),
-      '--db-filename',
-      this.dbFile,
-      '--log-level',
-      'error',
-      '--search-attribute',
-      `${SEARCH_ATTRIBUTE_NAMES.policyId}=Keyword`,
-      '--search-attribute',
-      `${SEARCH_ATTRIBUTE_NAMES.status}=Keyword`,
-    ];
-    const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
-    this.child = child;
-    let stderr = '';
-    child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
-    const deadline = Date.now() + 90_000;
-    for (;;) {
-      if (child.exitCode !== null)
-        throw new Error(`temporal dev server exited (${child.exitCode}): ${stderr}`);
-      if (await isHealthy(this.address)) return;
-      if (Date.now() > deadline) {
-        child.kill('SIGKILL');
-        throw new Error(`temporal dev server did not become healthy at ${this.address}: ${stderr}`);
-      }
-      await sleep(250);
-    }
+    this.child = (await launchDevServer(this.port, { dbFilename: this.dbFile, timeoutMs: 90_000 })).child;
   }
 
   private async halt(signal: NodeJS.Signals): Promise<void> {

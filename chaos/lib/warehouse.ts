@@ -8,8 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { EXECUTION_STATUSES, type ExecutionStatus, type StateRow } from '../../src/policy';
 import { DuckDbWarehouse, withDuckDb } from '../../src/warehouse/duckdb';
+import { REPO_ROOT } from '../../src/config';
 
-export const REPO_ROOT = path.resolve(__dirname, '../..');
+export { REPO_ROOT };
 export const VENV_BIN = path.join(REPO_ROOT, '.venv/bin');
 
 export async function readAllRows(file: string): Promise<StateRow[]> {

