@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
+import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RefreshTarget } from './activities';
 import { createDbtActivities, type DbtActivityDeps } from './activities/dbt';
 import { intFromEnv, loadTemporalConfig, loadWorkerConfig, REPO_ROOT, type DbtConfig } from './config';
@@ -32,10 +32,23 @@ export function workflowBundlerOptions(): { workflowsPath: string; preloadModule
   };
 }
 
-export function workflowSource(): Pick<WorkerOptions, 'workflowBundle' | 'workflowsPath' | 'bundlerOptions'> {
-  if (fs.existsSync(WORKFLOW_BUNDLE_PATH)) return { workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } };
-  const { workflowsPath, preloadModules } = workflowBundlerOptions();
-  return { workflowsPath, bundlerOptions: { preloadModules } };
+let bundled: Promise<Pick<WorkerOptions, 'workflowBundle'>> | undefined;
+
+/**
+ * The workflow code for both workers of this process: the pre-built bundle, or one bundle built on
+ * first use (not once per Worker).
+ */
+export function workflowSource(): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
+  if (fs.existsSync(WORKFLOW_BUNDLE_PATH))
+    return Promise.resolve({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } });
+  bundled ??= bundleWorkflowCode(workflowBundlerOptions()).then(
+    ({ code }) => ({ workflowBundle: { code } }),
+    (err: unknown) => {
+      bundled = undefined;
+      throw err;
+    },
+  );
+  return bundled;
 }
 
 /**
@@ -68,15 +81,16 @@ export async function createPolicyWorker(args: {
     connection: args.connection,
     namespace: args.namespace,
     taskQueue: args.taskQueue,
-    ...workflowSource(),
+    ...(await workflowSource()),
     activities: createActivities(args.deps),
     ...args.options,
   });
 }
 
 /**
- * The dbt worker: only the runModelRefresh activity, on its own task queue, ONE slot, so dbt runs
- * started through Temporal never overlap (design.md §5).
+ * The dbt worker, on its own task queue: the dbtRefresh workflow and the runModelRefresh activity with
+ * ONE slot, so dbt runs started through Temporal never overlap (design.md §5). The refresher's workflow
+ * tasks do not queue behind a backlog of policy executions on the main task queue.
  */
 export async function createDbtWorker(args: {
   connection: NativeConnection;
@@ -88,6 +102,7 @@ export async function createDbtWorker(args: {
     connection: args.connection,
     namespace: args.namespace,
     taskQueue: args.taskQueue,
+    ...(await workflowSource()),
     activities: createDbtActivities(args.deps),
     maxConcurrentActivityTaskExecutions: 1,
   });
@@ -108,11 +123,12 @@ export function dbtExecutor(config: DbtConfig, warehousePath: string): DbtExecut
   });
 }
 
-export function refreshTarget(client: Client, config: DbtConfig, mainTaskQueue: string): RefreshTarget {
+/** Where terminal executions ask for a refresh: the dbtRefresh workflow on the dbt task queue. */
+export function refreshTarget(client: Client, config: DbtConfig): RefreshTarget {
   return {
     client,
     workflowId: config.workflowId,
-    taskQueue: mainTaskQueue,
+    taskQueue: config.taskQueue,
     input: { dbtTaskQueue: config.taskQueue, debounceMs: config.debounceMs, maxWaitMs: config.maxWaitMs },
   };
 }
@@ -137,7 +153,7 @@ async function main(): Promise<void> {
         api,
         warehouse,
         breaker: config.breaker,
-        refresh: config.dbt ? refreshTarget(client, config.dbt, config.taskQueue) : undefined,
+        refresh: config.dbt ? refreshTarget(client, config.dbt) : undefined,
       },
       options: {
         ...(config.maxApiRequestsPerSecond === undefined

@@ -3,8 +3,9 @@
  * (design.md §5). Executions that reach `completed` or `error` signal it (signal-with-start from the
  * requestModelRefresh activity); it coalesces those asks — it waits until no new ask came for
  * `debounceMs`, but never longer than `maxWaitMs` after the first one — and runs ONE
- * `dbt run --select policy_execution_model` per batch on its own task queue (one slot), so dbt runs
- * never overlap and never run once per execution. A failed dbt run is retried by the activity's
+ * `dbt run --select policy_execution_model` per batch. It runs on the dbt task queue, whose worker has
+ * one activity slot, so dbt runs never overlap and never run once per execution, and its own workflow
+ * tasks do not wait behind a backlog of policy executions. A failed dbt run is retried by the activity's
  * retry policy; if it still fails, the asks are kept for the next batch. Executions never wait on it.
  * It continues-as-new every `runsPerHistory` dbt runs (or when Temporal suggests it).
  */
@@ -12,7 +13,7 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
-  continueAsNew,
+  makeContinueAsNewFunc,
   defineQuery,
   defineSignal,
   log,
@@ -149,5 +150,9 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
     upsertMemo({ refresh: { ...status, pending } });
   }
   await condition(allHandlersFinished);
-  await continueAsNew<typeof dbtRefresh>({ ...input, carried: { pending, status } });
+  // On the dbt task queue (a refresher started by an older worker on the main queue moves there too).
+  await makeContinueAsNewFunc<typeof dbtRefresh>({ taskQueue: input.dbtTaskQueue })({
+    ...input,
+    carried: { pending, status },
+  });
 }

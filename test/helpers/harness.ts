@@ -142,7 +142,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         api,
         warehouse,
         breaker: opts.breaker ?? { threshold: 0, halfOpenAfterMs: 1000 },
-        refresh: dbtConfig ? refreshTarget(env.client, dbtConfig, taskQueue) : undefined,
+        refresh: dbtConfig ? refreshTarget(env.client, dbtConfig) : undefined,
       },
     });
     h.workerDone = h.worker.run();

@@ -167,6 +167,8 @@ describe('model refresh (dbtRefresh workflow)', () => {
     );
     // The refresher's memo shows the last refresh.
     const desc = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').describe();
+    // It runs on the dbt task queue, not behind the executions' workflow tasks.
+    expect(desc.taskQueue).toBe(`${h.taskQueue}-dbt`);
     const memo = desc.memo as { refresh?: { runs: number; last: { success: boolean } } } | undefined;
     expect(memo?.refresh?.runs).toBeGreaterThanOrEqual(1);
     expect(memo?.refresh?.last.success).toBe(true);
