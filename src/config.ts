@@ -41,6 +41,8 @@ export interface DbtConfig {
   target: string | undefined;
   debounceMs: number;
   maxWaitMs: number;
+  /** At most one refresh signal per this many ms from one worker (DBT_REFRESH_ASK_INTERVAL_MS). */
+  askIntervalMs: number;
   runTimeoutMs: number;
   /** `daemon`: a warm dbt process (default); `cli`: one dbt CLI process per run. */
   mode: 'daemon' | 'cli';
@@ -111,6 +113,7 @@ function loadDbtConfig(env: NodeJS.ProcessEnv, taskQueue: string): DbtConfig | n
     target: env.DBT_TARGET || undefined,
     debounceMs: intFromEnv(env, 'DBT_REFRESH_DEBOUNCE_MS', 1_000),
     maxWaitMs: intFromEnv(env, 'DBT_REFRESH_MAX_WAIT_MS', 10_000),
+    askIntervalMs: intFromEnv(env, 'DBT_REFRESH_ASK_INTERVAL_MS', 1_000),
     runTimeoutMs: intFromEnv(env, 'DBT_RUN_TIMEOUT_MS', 600_000, 1),
     mode: dbtMode(env.DBT_RUNNER),
   };

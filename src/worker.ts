@@ -130,6 +130,7 @@ export function refreshTarget(client: Client, config: DbtConfig): RefreshTarget 
     workflowId: config.workflowId,
     taskQueue: config.taskQueue,
     input: { dbtTaskQueue: config.taskQueue, debounceMs: config.debounceMs, maxWaitMs: config.maxWaitMs },
+    askIntervalMs: config.askIntervalMs,
   };
 }
 

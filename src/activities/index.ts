@@ -29,6 +29,7 @@ import {
   refreshRequestedSignal,
   type DbtRefreshInput,
 } from '../workflows/dbt-refresh';
+import { RefreshAskCoalescer } from './refresh-asks';
 
 export interface BreakerOptions {
   /** Consecutive retryable failures that open the breaker; 0 disables it. */
@@ -44,9 +45,11 @@ export interface RefreshTarget {
   client: Client;
   /** The singleton refresher's workflow id (one per warehouse). */
   workflowId: string;
-  /** Task queue the refresher workflow runs on (the worker's main queue). */
+  /** Task queue the refresher workflow runs on (the dbt task queue). */
   taskQueue: string;
   input: DbtRefreshInput;
+  /** At most one refresh signal per this many ms from this worker (asks coalesced). Default 1000. */
+  askIntervalMs?: number;
 }
 
 export interface ActivityDeps {
@@ -137,6 +140,18 @@ export function createActivities(deps: ActivityDeps) {
           },
         )
       : null;
+  const refresh = deps.refresh;
+  const refreshAsks = refresh
+    ? new RefreshAskCoalescer(async (count) => {
+        await refresh.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+          workflowId: refresh.workflowId,
+          taskQueue: refresh.taskQueue,
+          args: [refresh.input],
+          signal: refreshRequestedSignal,
+          signalArgs: [{ count }],
+        });
+      }, refresh.askIntervalMs ?? 1_000)
+    : null;
 
   async function callApi<T>(fn: () => Promise<T>): Promise<T> {
     try {
@@ -158,18 +173,12 @@ export function createActivities(deps: ActivityDeps) {
 
     /**
      * Ask the dbtRefresh workflow for a refresh (signal-with-start: starts it if it is not running).
-     * Returns false when this worker has model refresh turned off.
+     * Asks of this worker are coalesced into at most one signal per `askIntervalMs`; this resolves
+     * once the signal carrying the ask is delivered. Returns false when model refresh is off.
      */
-    async requestModelRefresh(input: { executionId: string }): Promise<boolean> {
-      const target = deps.refresh;
-      if (!target) return false;
-      await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
-        workflowId: target.workflowId,
-        taskQueue: target.taskQueue,
-        args: [target.input],
-        signal: refreshRequestedSignal,
-        signalArgs: [{ executionId: input.executionId }],
-      });
+    async requestModelRefresh(_input: { executionId: string }): Promise<boolean> {
+      if (!refreshAsks) return false;
+      await refreshAsks.ask();
       return true;
     },
 

@@ -27,6 +27,8 @@ import type { DbtActivities } from '../activities/dbt';
 
 export interface RefreshAsk {
   executionId?: string;
+  /** How many asks this signal carries (a worker coalesces its asks); default 1. */
+  count?: number;
 }
 
 export interface RefreshOutcome {
@@ -97,8 +99,9 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   let firstAskAt: number | null = pending > 0 ? Date.now() : null;
   let lastAskAt: number | null = firstAskAt;
 
-  setHandler(refreshRequestedSignal, () => {
-    pending += 1;
+  setHandler(refreshRequestedSignal, (ask) => {
+    const count = ask?.count;
+    pending += typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
     const now = Date.now();
     firstAskAt ??= now;
     lastAskAt = now;

@@ -129,6 +129,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         target: undefined,
         debounceMs: opts.refresh.debounceMs ?? 1000,
         maxWaitMs: opts.refresh.maxWaitMs ?? 10_000,
+        askIntervalMs: 1000,
         runTimeoutMs: 300_000,
         mode: 'daemon' as const,
       }

@@ -1,0 +1,78 @@
+/**
+ * Coalesces model-refresh asks inside one worker process: every terminal execution asks (the
+ * requestModelRefresh local activity), but the refresher receives at most one signal per
+ * `minIntervalMs` from this worker, carrying how many asks it stands for.
+ *
+ * Why: a signal is an event in the refresher's history. At hundreds of completions a minute the
+ * refresher's history filled within minutes, and its continue-as-new was rejected by the server again
+ * and again because a new signal arrived while each attempt was in flight (measured: up to 174 s
+ * without a model refresh in the 10,000-execution benchmark).
+ *
+ * Nothing is lost: an ask resolves only once the signal that carries it has been accepted by
+ * Temporal; if sending fails, every ask of that batch fails (and its local activity retries, joining
+ * a later batch). The first ask after a quiet interval is sent at once, so a lone execution is not
+ * delayed; during a burst an ask waits at most `minIntervalMs` (plus the send).
+ */
+export type SendRefreshAsk = (count: number) => Promise<void>;
+
+interface Batch {
+  count: number;
+  promise: Promise<void>;
+  resolve: () => void;
+  reject: (err: unknown) => void;
+}
+
+export class RefreshAskCoalescer {
+  private batch: Batch | null = null;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight: Promise<void> | null = null;
+  private lastSentAt = Number.NEGATIVE_INFINITY;
+  /** Signals sent (for tests and stats). */
+  signalsSent = 0;
+
+  constructor(
+    private readonly send: SendRefreshAsk,
+    private readonly minIntervalMs: number,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Resolves when a signal carrying this ask has been delivered; rejects if that signal failed. */
+  ask(): Promise<void> {
+    if (!this.batch) {
+      let resolve!: () => void;
+      let reject!: (err: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
+      });
+      this.batch = { count: 0, promise, resolve, reject };
+      this.schedule();
+    }
+    this.batch.count += 1;
+    return this.batch.promise;
+  }
+
+  private schedule(): void {
+    if (this.timer || this.inFlight) return; // the send in flight schedules the next batch when done
+    const wait = Math.max(0, this.lastSentAt + this.minIntervalMs - this.now());
+    this.timer = setTimeout(() => {
+      this.timer = null;
+      this.flush();
+    }, wait);
+  }
+
+  private flush(): void {
+    const batch = this.batch;
+    if (!batch) return;
+    this.batch = null;
+    this.lastSentAt = this.now();
+    this.signalsSent += 1;
+    this.inFlight = Promise.resolve()
+      .then(() => this.send(batch.count))
+      .then(batch.resolve, batch.reject);
+    void this.inFlight.finally(() => {
+      this.inFlight = null;
+      if (this.batch) this.schedule();
+    });
+  }
+}
