@@ -36,6 +36,7 @@ describe('recorded histories replay against the current workflow code', () => {
         'policy-error-api.json',
         'dbt-refresh.json',
         'dbt-refresh-on-main-queue.json',
+        'dbt-refresh-wakes-on-asks.json',
       ]),
     );
   });
