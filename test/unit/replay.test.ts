@@ -18,12 +18,15 @@ const fixtures = fs
   .filter((f) => f.endsWith('.json'))
   .sort();
 
+/** The bundler's logger: only errors, and only when asked. */
+const bundlerLogger = (error: (...args: unknown[]) => void = () => {}) => {
+  const quiet = () => {};
+  return { info: quiet, debug: quiet, trace: quiet, warn: quiet, log: quiet, error };
+};
+
 let bundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({
-    ...workflowBundlerOptions(),
-    logger: { info() {}, debug() {}, trace() {}, warn() {}, error: console.error, log() {} },
-  });
+  bundle = await bundleWorkflowCode({ ...workflowBundlerOptions(), logger: bundlerLogger(console.error) });
 });
 
 describe('recorded histories replay against the current workflow code', () => {
@@ -53,7 +56,7 @@ describe('recorded histories replay against the current workflow code', () => {
     const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, 'policy-completed.json'), 'utf8'));
     const changed = await bundleWorkflowCode({
       workflowsPath: path.resolve(__dirname, '..', 'fixtures', 'changed-workflow.ts'),
-      logger: { info() {}, debug() {}, trace() {}, warn() {}, error() {}, log() {} },
+      logger: bundlerLogger(),
     });
     await expect(Worker.runReplayHistory({ workflowBundle: changed }, history, 'changed')).rejects.toThrow(
       /[Nn]ondetermin|DeterminismViolation/,
