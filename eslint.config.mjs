@@ -61,7 +61,7 @@ export default tseslint.config(
   },
   {
     // Workflow code and the pure rules it imports run in Temporal's deterministic sandbox.
-    files: ['src/workflows/**/*.ts', 'src/policy/**/*.ts'],
+    files: ['src/workflows/**/*.ts', 'src/policy/**/*.ts', 'src/contracts.ts'],
     rules: {
       'no-restricted-imports': [
         'error',

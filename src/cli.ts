@@ -17,7 +17,8 @@ import {
   WorkflowNotFoundError,
 } from '@temporalio/client';
 import { loadTemporalConfig, loadWorkerConfig } from './config';
-import { TASK_QUEUE, WORKFLOW_TYPE, validateOptions, validatePolicy, type StateRow } from './policy';
+import { TASK_QUEUE, WORKFLOW_TYPE } from './contracts';
+import { validateOptions, validatePolicy, type StateRow } from './policy';
 import type { ExecutionOptionsInput } from './policy/input';
 import { DuckDbWarehouse } from './warehouse/duckdb';
 import { formatRow, formatStep } from './format';

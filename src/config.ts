@@ -5,7 +5,7 @@
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultDbtBin } from './dbt/runner';
-import { TASK_QUEUE } from './policy/keys';
+import { TASK_QUEUE } from './contracts';
 import type { EndpointProfile } from './policy-api/types';
 
 export interface WorkerConfig {

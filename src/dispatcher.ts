@@ -11,7 +11,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { WORKFLOW_TYPE } from './policy/keys';
+import { WORKFLOW_TYPE } from './contracts';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
 
 export interface DispatcherOptions {

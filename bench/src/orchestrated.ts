@@ -5,8 +5,7 @@
  * activities and everything else (the orchestration overhead).
  */
 import type { Client } from '@temporalio/client';
-import { WORKFLOW_TYPE } from '../../src/policy/keys';
-import { refreshStatusQuery, type RefreshStatus } from '../../src/workflows/dbt-refresh';
+import { refreshStatusQuery, WORKFLOW_TYPE, type RefreshStatus } from '../../src/contracts';
 import type { BenchConfig } from './config';
 import type { Stack } from './stack';
 

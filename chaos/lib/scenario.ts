@@ -8,7 +8,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
-import { WORKFLOW_TYPE, type ExecutionOptionsInput, type StateRow } from '../../src/policy';
+import { WORKFLOW_TYPE } from '../../src/contracts';
+import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import {
   startSimulator,
   type DownMode,

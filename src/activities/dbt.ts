@@ -7,7 +7,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DbtExecutor } from '../dbt/daemon';
 import type { Warehouse } from '../warehouse/types';
-import type { RefreshOutcome } from '../workflows/dbt-refresh';
+import type { RefreshOutcome } from '../contracts';
 
 export const MODEL_NAME = 'policy_execution_model';
 

@@ -24,11 +24,7 @@ import {
   type PolicyStatusResult,
 } from '../policy-api/types';
 import { WarehouseBusyError, type Warehouse } from '../warehouse/types';
-import {
-  DBT_REFRESH_WORKFLOW_TYPE,
-  refreshRequestedSignal,
-  type DbtRefreshInput,
-} from '../workflows/dbt-refresh';
+import { DBT_REFRESH_WORKFLOW_TYPE, refreshRequestedSignal, type DbtRefreshInput } from '../contracts';
 import { RefreshAskCoalescer } from './refresh-asks';
 
 export interface BreakerOptions {

@@ -1,4 +1,4 @@
 export * from './status';
 export * from './input';
 export * from './state';
-export * from './keys';
+export * from './idempotency';

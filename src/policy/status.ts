@@ -32,7 +32,3 @@ export const EXECUTION_STATUSES = [
   'error',
 ] as const;
 export type ExecutionStatus = (typeof EXECUTION_STATUSES)[number];
-
-export function isTerminalStatus(status: ExecutionStatus): boolean {
-  return status === 'completed' || status === 'error';
-}

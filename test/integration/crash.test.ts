@@ -7,7 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { WORKFLOW_TYPE, type StateRow } from '../../src/policy';
+import { WORKFLOW_TYPE } from '../../src/contracts';
+import type { StateRow } from '../../src/policy';
 import { FAST_RETRY, policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const WORKER_JS = path.resolve(__dirname, '../../dist/worker.js');

@@ -3,7 +3,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/policy';
+import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts';
 import { policyWithId, runExecution, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 let h: Harness;

@@ -1,0 +1,82 @@
+/**
+ * Contracts: the names, signals, queries and payload types that workflows, activities, the worker,
+ * the CLI and the dispatcher share. One owner for each: everything that crosses a process or a
+ * sandbox boundary by name is defined here and imported from here. Safe in the workflow sandbox
+ * (no Node built-ins, no I/O).
+ */
+import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineQuery, defineSignal } from '@temporalio/workflow';
+import type { StateRow } from './policy/state';
+
+/** Task queue of the policy workers (POLICY_TASK_QUEUE overrides it). */
+export const TASK_QUEUE = 'policy-execution';
+/** Workflow type of one policy execution (the guide's three steps). */
+export const WORKFLOW_TYPE = 'policyExecution';
+/** Workflow type of the long-lived model refresher. */
+export const DBT_REFRESH_WORKFLOW_TYPE = 'dbtRefresh';
+
+/** Search attributes the workflow sets; registered on the dev server by the stack and the tests. */
+export const SEARCH_ATTRIBUTE_NAMES = {
+  policyId: 'PolicyId',
+  status: 'PolicyExecutionStatus',
+} as const;
+
+export const PolicyIdKey = defineSearchAttributeKey(
+  SEARCH_ATTRIBUTE_NAMES.policyId,
+  SearchAttributeType.KEYWORD,
+);
+export const PolicyExecutionStatusKey = defineSearchAttributeKey(
+  SEARCH_ATTRIBUTE_NAMES.status,
+  SearchAttributeType.KEYWORD,
+);
+
+/** Query: an execution's current state row (the same row the warehouse holds). */
+export const stateQuery = defineQuery<StateRow>('state');
+
+// --- the model refresher (dbtRefresh) -----------------------------------------------------------
+
+export interface RefreshAsk {
+  executionId?: string;
+  /** How many asks this signal carries (a worker coalesces its asks); default 1. */
+  count?: number;
+}
+
+/** One `dbt run --select policy_execution_model` as the refresher saw it. */
+export interface RefreshOutcome {
+  refreshId: string;
+  success: boolean;
+  startedAt: string;
+  finishedAt: string;
+  durationMs: number;
+  requests: number;
+  modelRows: number | null;
+  error: string | null;
+}
+
+export interface RefreshStatus {
+  runs: number;
+  failedRuns: number;
+  requestsServed: number;
+  pending: number;
+  last: RefreshOutcome | null;
+}
+
+export interface DbtRefreshInput {
+  /** Task queue of the dbt worker (one activity slot). */
+  dbtTaskQueue: string;
+  /** Quiet period after the last ask before dbt runs. Default 1000. */
+  debounceMs?: number;
+  /** Longest wait from the first ask of a batch to its dbt run. Default 10 000. */
+  maxWaitMs?: number;
+  /** Pause after a batch whose dbt run failed (all retries), before trying again. Default 30 000. */
+  failurePauseMs?: number;
+  /** dbt attempts per batch (Temporal retry policy). Default 3. */
+  maxAttempts?: number;
+  /** Continue-as-new after this many dbt runs. Default 100. */
+  runsPerHistory?: number;
+  /** Carried over by continue-as-new. */
+  carried?: { pending: number; status: Omit<RefreshStatus, 'pending'> };
+}
+
+export const refreshRequestedSignal = defineSignal<[RefreshAsk?]>('refreshRequested');
+export const refreshStatusQuery = defineQuery<RefreshStatus>('refreshStatus');
