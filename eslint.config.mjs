@@ -1,38 +1,10 @@
 // @ts-check
 import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
+import { builtinModules } from 'node:module';
 
-const nodeBuiltins = [
-  'assert',
-  'async_hooks',
-  'buffer',
-  'child_process',
-  'cluster',
-  'crypto',
-  'dgram',
-  'dns',
-  'events',
-  'fs',
-  'fs/promises',
-  'http',
-  'http2',
-  'https',
-  'net',
-  'os',
-  'path',
-  'perf_hooks',
-  'process',
-  'readline',
-  'stream',
-  'timers',
-  'tls',
-  'url',
-  'util',
-  'v8',
-  'vm',
-  'worker_threads',
-  'zlib',
-];
+// Every Node built-in (workflow code may import none of them), bare and with the `node:` prefix.
+const nodeBuiltins = builtinModules.filter((m) => !m.startsWith('_') && !m.startsWith('node:'));
 
 export default tseslint.config(
   {
@@ -83,11 +55,11 @@ export default tseslint.config(
     },
   },
   {
-    files: ['**/*.mjs', '**/*.js', 'bin/*'],
+    files: ['**/*.mjs', '**/*.js', '**/*.cjs', 'bin/*'],
     ...tseslint.configs.disableTypeChecked,
   },
   {
-    files: ['scripts/**/*.js', 'bin/*'],
+    files: ['scripts/**/*.js', 'devtools/**/*.js', '**/*.cjs', 'bin/*'],
     languageOptions: {
       sourceType: 'commonjs',
       globals: {

@@ -10,7 +10,7 @@ import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps, type RefreshTarget } from './activities';
 import { createDbtActivities, type DbtActivityDeps } from './activities/dbt';
-import { intFromEnv, loadTemporalConfig, loadWorkerConfig, REPO_ROOT, type DbtConfig } from './config';
+import { intFromEnv, loadTemporalConfig, loadWorkerConfig, type DbtConfig } from './config';
 import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
 import { RequestDispatcher } from './dispatcher';
 import { createPolicyApiClient } from './policy-api/client';
@@ -108,11 +108,10 @@ export async function createDbtWorker(args: {
   });
 }
 
-/** How the worker runs dbt: a warm dbt process (scripts/dbt_daemon.py) unless DBT_RUNNER=cli. */
+/** How the worker runs dbt: a warm dbt process (src/dbt/dbt_daemon.py) unless DBT_RUNNER=cli. */
 export function dbtExecutor(config: DbtConfig, warehousePath: string): DbtExecutor {
   return createDbtExecutor({
     mode: config.mode,
-    script: path.join(REPO_ROOT, 'scripts', 'dbt_daemon.py'),
     dbtBin: config.dbtBin,
     projectDir: config.projectDir,
     warehousePath: path.resolve(warehousePath),

@@ -25,7 +25,8 @@
 
 with state as (
 
-    select * from {{ source('policy_execution', 'policy_execution_state') }} as s
+    {#- the alias is used by the incremental filter below -#}
+    select * from {{ source('policy_execution', 'policy_execution_state') }} as s  -- noqa: AL05
     {% if is_incremental() %}
     where (
         s.updated_at is null

@@ -1,6 +1,10 @@
 -- duration_seconds is set exactly for finished executions and is never negative.
-select execution_id, status, duration_seconds
+select
+    execution_id,
+    status,
+    duration_seconds
 from {{ ref('policy_execution_model') }}
-where (status in ('completed', 'error') and updated_at is not null and duration_seconds is null)
-   or (status not in ('completed', 'error') and duration_seconds is not null)
-   or duration_seconds < 0
+where
+    (status in ('completed', 'error') and updated_at is not null and duration_seconds is null)
+    or (status not in ('completed', 'error') and duration_seconds is not null)
+    or duration_seconds < 0

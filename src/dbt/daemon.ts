@@ -1,5 +1,5 @@
 /**
- * A warm dbt process (scripts/dbt_daemon.py) that runs one dbt command at a time through dbt's
+ * A warm dbt process (dbt_daemon.py, next to this file) that runs one dbt command at a time through dbt's
  * programmatic entry point. Same contract as the CLI runner, about ten times cheaper per refresh
  * (no Python start-up or full project parse per run). The process is started on first use,
  * restarted after `maxRuns` commands (bounded memory) and replaced if it dies, hangs past the
@@ -24,13 +24,16 @@ export interface DbtExecutor {
 export interface DbtDaemonOptions extends DbtRunnerOptions {
   /** Python with dbt installed (default: next to dbtBin). */
   python?: string;
-  /** scripts/dbt_daemon.py */
-  script: string;
+  /** The daemon script; default DBT_DAEMON_SCRIPT (dbt_daemon.py next to this module). */
+  script?: string;
   /** Restart the process after this many commands. Default 200. */
   maxRuns?: number;
 }
 
 const STDERR_TAIL = 4000;
+
+/** The Python side of the daemon; the build copies it next to the compiled module. */
+export const DBT_DAEMON_SCRIPT = path.join(__dirname, 'dbt_daemon.py');
 
 interface Reply {
   id?: number;
@@ -97,7 +100,7 @@ export class DbtDaemon implements DbtExecutor {
   private start(): Promise<void> {
     this.stderr = '';
     this.runs = 0;
-    const child = spawn(this.opts.python ?? pythonNextTo(this.opts.dbtBin), [this.opts.script], {
+    const child = spawn(this.opts.python ?? pythonNextTo(this.opts.dbtBin), [this.opts.script ?? DBT_DAEMON_SCRIPT], {
       cwd: this.opts.projectDir,
       env: { ...dbtEnv(this.opts), PYTHONUNBUFFERED: '1' },
       stdio: ['pipe', 'pipe', 'pipe'],
@@ -203,6 +206,6 @@ export class DbtDaemon implements DbtExecutor {
   }
 }
 
-export function createDbtExecutor(opts: DbtRunnerOptions & { mode?: 'daemon' | 'cli'; script: string }): DbtExecutor {
+export function createDbtExecutor(opts: DbtDaemonOptions & { mode?: 'daemon' | 'cli' }): DbtExecutor {
   return opts.mode === 'cli' ? new CliDbt(opts) : new DbtDaemon(opts);
 }

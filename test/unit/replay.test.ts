@@ -44,6 +44,13 @@ describe('recorded histories replay against the current workflow code', () => {
     );
   });
 
+  it('no fixture names a directory outside the repository (paths recorded as <repo>)', () => {
+    for (const file of fixtures) {
+      const text = fs.readFileSync(path.join(DIR, file), 'utf8');
+      expect(text, file).not.toMatch(/[(\s"](\/(home|root|work|tmp|Users|var|opt)\/)/);
+    }
+  });
+
   it.each(fixtures)('%s', async (file) => {
     const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
     await expect(
