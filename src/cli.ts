@@ -20,7 +20,7 @@ import { loadTemporalConfig, loadWorkerConfig } from './config';
 import { TASK_QUEUE, WORKFLOW_TYPE } from './contracts';
 import { validateOptions, validatePolicy, type StateRow } from './policy';
 import type { ExecutionOptionsInput } from './policy/input';
-import { DuckDbWarehouse } from './warehouse/duckdb';
+import { DuckDbWarehouse } from './warehouse/duckdb/warehouse';
 import { formatRow, formatStep } from './format';
 
 const USAGE = `usage:

@@ -14,7 +14,7 @@ import { intFromEnv, loadTemporalConfig, loadWorkerConfig, type DbtConfig } from
 import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
 import { RequestDispatcher } from './dispatcher';
 import { createPolicyApiClient } from './policy-api/client';
-import { DuckDbWarehouse } from './warehouse/duckdb';
+import { DuckDbWarehouse } from './warehouse/duckdb/warehouse';
 
 /** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js');

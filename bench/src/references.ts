@@ -18,7 +18,7 @@ import {
 import type { PolicyData } from '../../src/policy/input';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
-import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import type { BenchConfig } from './config';
 import { BENCH_OPTIONS, benchPolicy } from './orchestrated';
 

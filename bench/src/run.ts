@@ -10,7 +10,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { withDuckDb } from '../../src/warehouse/duckdb';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import { renderChart } from './chart';
 import { CORES, loadBenchConfig, type BenchConfig } from './config';
 import { summarizeProfile, type ProfileSummary } from './profile';

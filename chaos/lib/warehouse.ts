@@ -7,7 +7,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { EXECUTION_STATUSES, type ExecutionStatus, type StateRow } from '../../src/policy';
-import { DuckDbWarehouse, withDuckDb } from '../../src/warehouse/duckdb';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { REPO_ROOT } from '../../src/config';
 
 export { REPO_ROOT };

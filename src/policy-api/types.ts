@@ -1,6 +1,6 @@
 /**
  * The policy API client's contract. Activities depend on this; src/policy-api/client.ts implements it
- * with undici.
+ * with undici (errors.ts, redact.ts and endpoints.ts beside it).
  */
 import type { PolicyData } from '../policy/input';
 import type { JsonValue } from '../policy/state';

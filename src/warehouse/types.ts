@@ -1,5 +1,5 @@
 /**
- * The warehouse contract: DuckDB (embedded default) implements it in duckdb.ts; a Snowflake adapter
+ * The warehouse contract: DuckDB (embedded default) implements it in duckdb/warehouse.ts; a Snowflake adapter
  * implements the same interface.
  */
 import type { JsonValue, StateRow } from '../policy/state';

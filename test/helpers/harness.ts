@@ -16,7 +16,7 @@ import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../src/simulator/server';
-import { DuckDbWarehouse } from '../../src/warehouse/duckdb';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { REPO_ROOT } from '../../src/config';
 import { defaultDbtBin } from '../../src/dbt/runner';
 import { RequestDispatcher } from '../../src/dispatcher';

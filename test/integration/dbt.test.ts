@@ -8,7 +8,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
-import { withDuckDb } from '../../src/warehouse/duckdb';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import {
   DBT_BIN,
   DBT_PROJECT_DIR,

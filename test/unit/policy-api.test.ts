@@ -1,14 +1,9 @@
 import { MockAgent } from 'undici';
 import type { MockInterceptor } from 'undici/types/mock-interceptor';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  classifyHttpStatus,
-  createPolicyApiClient,
-  parseRetryAfter,
-  PolicyApiError,
-  type PolicyApi,
-  type PolicyApiConfig,
-} from '../../src/policy-api';
+import { createPolicyApiClient, type PolicyApiConfig } from '../../src/policy-api/client';
+import { classifyHttpStatus, parseRetryAfter } from '../../src/policy-api/errors';
+import { PolicyApiError, type PolicyApi } from '../../src/policy-api/types';
 import type { PolicyData } from '../../src/policy/input';
 
 const ORIGIN = 'http://policy.test';

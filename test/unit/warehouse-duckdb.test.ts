@@ -8,16 +8,11 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initialState, STATE_COLUMNS, transition, type StateRow } from '../../src/policy/state';
-import {
-  createWarehouseFromEnv,
-  DEFAULT_WAREHOUSE_PATH,
-  DUCKDB_STATE_COLUMN_TYPES,
-  DuckDbWarehouse,
-  SNOWFLAKE_STATE_DDL,
-  upsertSql,
-  WarehouseBusyError,
-  withDuckDb,
-} from '../../src/warehouse';
+import { DUCKDB_STATE_COLUMN_TYPES, SNOWFLAKE_STATE_DDL } from '../../src/warehouse/ddl';
+import { upsertSql } from '../../src/warehouse/duckdb/codec';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import { WarehouseBusyError } from '../../src/warehouse/types';
 
 const PYTHON = path.resolve('.venv/bin/python');
 const INJECTION = `'; DROP TABLE policy_execution_state; --`;
@@ -440,30 +435,5 @@ describe('withDuckDb', () => {
     expect(pythonQuery(file, 'SELECT execution_id FROM policy_execution_state ORDER BY 1')).toEqual([
       ['kept'],
     ]);
-  });
-});
-
-describe('createWarehouseFromEnv', () => {
-  it('uses WAREHOUSE_PATH and creates its parent directory', async () => {
-    const file = path.join(dir, 'nested', 'deeper', 'wh.duckdb');
-    const wh = createWarehouseFromEnv({ WAREHOUSE_PATH: file });
-    expect(wh.path).toBe(file);
-    expect(fs.existsSync(path.dirname(file))).toBe(true);
-    await wh.init();
-    expect(fs.existsSync(file)).toBe(true);
-  });
-
-  it('defaults to .local/warehouse.duckdb under the cwd', () => {
-    const cwd = process.cwd();
-    const work = fs.mkdtempSync(path.join(dir, 'cwd-'));
-    process.chdir(work);
-    try {
-      const wh = createWarehouseFromEnv({});
-      expect(DEFAULT_WAREHOUSE_PATH).toBe('.local/warehouse.duckdb');
-      expect(wh.path).toBe(path.join(fs.realpathSync(work), '.local', 'warehouse.duckdb'));
-      expect(fs.existsSync(path.join(work, '.local'))).toBe(true);
-    } finally {
-      process.chdir(cwd);
-    }
   });
 });
