@@ -109,3 +109,22 @@
 {% macro snowflake__new_request_id_sql() -%}
   'dbt-req-' || uuid_string()
 {%- endmacro %}
+
+
+{#- A query returning the lower-case column names of `relation` (an empty result if it does not exist). -#}
+{% macro column_names_sql(relation) -%}
+  {{ return(adapter.dispatch('column_names_sql', 'policy_execution')(relation)) }}
+{%- endmacro %}
+
+{% macro default__column_names_sql(relation) -%}
+  select lower(column_name) from information_schema.columns
+  where table_catalog = {{ sql_str(relation.database) }}
+    and lower(table_schema) = lower({{ sql_str(relation.schema) }})
+    and lower(table_name) = lower({{ sql_str(relation.identifier) }})
+{%- endmacro %}
+
+{% macro snowflake__column_names_sql(relation) -%}
+  select lower(column_name) from {{ relation.database }}.information_schema.columns
+  where table_schema = upper({{ sql_str(relation.schema) }})
+    and table_name = upper({{ sql_str(relation.identifier) }})
+{%- endmacro %}

@@ -1,42 +1,77 @@
 /**
  * The dbt project and the worker must agree on the warehouse tables: dbt creates them on a fresh
- * file (ensure_project_tables), the worker creates them on start (DUCKDB_DDL). Same DDL, same file.
+ * warehouse (ensure_project_tables), the worker on start (DuckDbWarehouse.init), both from the one
+ * definition in dbt/models/sources.yml. Proved by creating them both ways and comparing the schemas.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadWorkerConfig } from '../../src/config';
-import { dbtEnv } from '../../src/dbt/runner';
-import {
-  DUCKDB_REFRESH_LOG_DDL,
-  DUCKDB_REQUESTS_DDL,
-  DUCKDB_STATE_DDL,
-  SNOWFLAKE_STATE_DDL,
-} from '../../src/warehouse/ddl';
+import { loadWorkerConfig, REPO_ROOT } from '../../src/config';
+import { dbtEnv, defaultDbtBin } from '../../src/dbt/runner';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import { TABLES } from '../../src/warehouse/tables';
 
-const macro = fs.readFileSync(path.resolve(__dirname, '../../dbt/macros/ensure_project_tables.sql'), 'utf8');
-const norm = (sql: string) => sql.replace(/\s+/g, ' ').trim();
+const DBT_DIR = path.join(REPO_ROOT, 'dbt');
 
-/** The `set <name>` block of a dispatch branch, with the relation placeholders filled in. */
-function ddlFromMacro(branch: 'default' | 'snowflake', name: string): string {
-  const start = macro.indexOf(`{% macro ${branch}__project_tables_ddl`);
-  const body = macro.slice(start, macro.indexOf('{% endmacro %}', start));
-  const m = new RegExp(`\\{%-? set ${name} -?%\\}([\\s\\S]*?)\\{%-? endset -?%\\}`).exec(body);
-  if (!m?.[1]) throw new Error(`no ${name} in ${branch}__project_tables_ddl`);
-  return m[1]
-    .replace('{{ state }}', 'policy_execution_state')
-    .replace('{{ requests }}', 'policy_execution_requests')
-    .replace('{{ refresh_log }}', 'policy_model_refresh_log');
+async function schemaOf(file: string): Promise<unknown[]> {
+  return withDuckDb(
+    file,
+    async (c) =>
+      (
+        await c.runAndReadAll(
+          `SELECT table_name, column_name, data_type, is_nullable, column_default
+             FROM information_schema.columns ORDER BY table_name, column_name`,
+        )
+      ).getRowObjectsJS(),
+    { readOnly: true, transaction: false },
+  );
 }
 
-describe('dbt project <-> worker DDL', () => {
-  it('DuckDB: the three tables are created identically by dbt and by the worker', () => {
-    expect(norm(ddlFromMacro('default', 'state_ddl'))).toBe(norm(DUCKDB_STATE_DDL));
-    expect(norm(ddlFromMacro('default', 'requests_ddl'))).toBe(norm(DUCKDB_REQUESTS_DDL));
-    expect(norm(ddlFromMacro('default', 'refresh_log_ddl'))).toBe(norm(DUCKDB_REFRESH_LOG_DDL));
-  });
-  it('Snowflake: the state table matches the documented Snowflake DDL', () => {
-    expect(norm(ddlFromMacro('snowflake', 'state_ddl'))).toBe(norm(SNOWFLAKE_STATE_DDL));
+describe('dbt project <-> worker tables', () => {
+  it('dbt and the worker create (and migrate) the same three tables, column for column', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'tables-'));
+    const byWorker = path.join(dir, 'worker.duckdb');
+    const byDbt = path.join(dir, 'dbt.duckdb');
+    // Both files start with a refresh log as an earlier version created it: both must add the rest.
+    for (const file of [byWorker, byDbt]) {
+      await withDuckDb(file, async (c) => {
+        await c.run(
+          `CREATE TABLE policy_model_refresh_log (refresh_id VARCHAR PRIMARY KEY, success BOOLEAN)`,
+        );
+        await c.run(`INSERT INTO policy_model_refresh_log VALUES ('old-1', true)`);
+      });
+    }
+    await new DuckDbWarehouse({ path: byWorker }).init();
+    const run = spawnSync(
+      defaultDbtBin(REPO_ROOT),
+      ['run-operation', 'ensure_project_tables', '--target-path', `${dir}/t`, '--log-path', `${dir}/l`],
+      {
+        cwd: DBT_DIR,
+        env: {
+          ...process.env,
+          WAREHOUSE_PATH: byDbt,
+          DBT_PROFILES_DIR: DBT_DIR,
+          DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
+        },
+        encoding: 'utf8',
+        timeout: 120_000,
+      },
+    );
+    expect(run.status, run.stdout + run.stderr).toBe(0);
+    const worker = await schemaOf(byWorker);
+    expect(worker.map((c) => (c as { table_name: string }).table_name)).toEqual(
+      expect.arrayContaining(Object.values(TABLES).map((t) => t.name)),
+    );
+    expect(await schemaOf(byDbt)).toEqual(worker);
+    const kept = await withDuckDb(
+      byDbt,
+      async (c) => (await c.runAndReadAll(`SELECT refresh_id FROM policy_model_refresh_log`)).getRows(),
+      { readOnly: true, transaction: false },
+    );
+    expect(kept).toEqual([['old-1']]);
   });
 });
 

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { initialState, STATE_COLUMNS, transition, type StateRow } from '../../src/policy/state';
-import { DUCKDB_STATE_COLUMN_TYPES, SNOWFLAKE_STATE_DDL } from '../../src/warehouse/ddl';
+import { createTableSql, TABLES } from '../../src/warehouse/tables';
 import { upsertSql } from '../../src/warehouse/duckdb/codec';
 import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
@@ -108,10 +108,31 @@ describe('DuckDbWarehouse schema', () => {
     });
     expect(columns.map((c) => c.column_name)).toEqual([...STATE_COLUMNS]);
     expect(columns).toHaveLength(19);
+    // The usage guide's types as DuckDB spells them (NUMBER -> INTEGER, TIMESTAMP_NTZ -> TIMESTAMP,
+    // VARIANT -> JSON).
+    const guideTypes: Record<string, string> = {
+      execution_id: 'VARCHAR',
+      policy_id: 'VARCHAR',
+      poll_count: 'INTEGER',
+      status: 'VARCHAR',
+      start_time: 'TIMESTAMP',
+      last_poll_time: 'TIMESTAMP',
+      completed: 'BOOLEAN',
+      requires_circuit_breaker: 'BOOLEAN',
+      circuit_breaker_initiated: 'BOOLEAN',
+      circuit_breaker_completed: 'BOOLEAN',
+      error_message: 'VARCHAR',
+      message: 'VARCHAR',
+      api_response: 'JSON',
+      policy_data: 'JSON',
+      policy_status_response: 'JSON',
+      circuit_breaker_response: 'JSON',
+      workflow_id: 'VARCHAR',
+      state_version: 'INTEGER',
+      updated_at: 'TIMESTAMP',
+    };
     for (const c of columns) {
-      expect(c.data_type, c.column_name as string).toBe(
-        DUCKDB_STATE_COLUMN_TYPES[c.column_name as keyof typeof DUCKDB_STATE_COLUMN_TYPES],
-      );
+      expect(c.data_type, c.column_name as string).toBe(guideTypes[c.column_name as string]);
     }
     expect(columns.find((c) => c.column_name === 'state_version')?.is_nullable).toBe('NO');
     expect(columns.find((c) => c.column_name === 'execution_id')?.is_nullable).toBe('NO');
@@ -144,8 +165,28 @@ describe('DuckDbWarehouse schema', () => {
       ),
     ).rejects.toThrow(/constraint|duplicate/i);
 
-    expect(SNOWFLAKE_STATE_DDL).toMatch(/api_response VARIANT/);
-    expect(SNOWFLAKE_STATE_DDL).toMatch(/start_time TIMESTAMP_NTZ/);
+    const snowflake = createTableSql(TABLES.state, 'snowflake');
+    expect(snowflake).toMatch(/api_response VARIANT,/);
+    expect(snowflake).toMatch(/start_time TIMESTAMP_NTZ DEFAULT CURRENT_TIMESTAMP\(\),/);
+    expect(snowflake).toMatch(/poll_count NUMBER DEFAULT 0,/);
+  });
+
+  it('init adds the columns a table created by an earlier version lacks, keeping its rows', async () => {
+    const file = freshFile();
+    await withDuckDb(file, async (c) => {
+      await c.run(`CREATE TABLE policy_model_refresh_log (refresh_id VARCHAR PRIMARY KEY, success BOOLEAN)`);
+      await c.run(`INSERT INTO policy_model_refresh_log VALUES ('old-1', true)`);
+    });
+    await new DuckDbWarehouse({ path: file }).init();
+    const rows = await withDuckDb(
+      file,
+      async (c) =>
+        (
+          await c.runAndReadAll(`SELECT refresh_id, model_rows, workflow_id FROM policy_model_refresh_log`)
+        ).getRowObjectsJS(),
+      { readOnly: true, transaction: false },
+    );
+    expect(rows).toEqual([{ refresh_id: 'old-1', model_rows: null, workflow_id: null }]);
   });
 
   it('builds one INSERT ... ON CONFLICT DO UPDATE ... WHERE newer statement for many rows', () => {

@@ -4,9 +4,11 @@
  */
 import type { DuckDBValue } from '@duckdb/node-api';
 import { JSON_COLUMNS, STATE_COLUMNS, type JsonValue, type StateRow } from '../../policy/state';
-import { DUCKDB_STATE_COLUMN_TYPES, STATE_TABLE } from '../ddl';
+import { columnTypes, STATE_TABLE, TABLES } from '../tables';
 
 type StateColumn = (typeof STATE_COLUMNS)[number];
+/** DuckDB type of every state column (VARCHAR, INTEGER, BOOLEAN, TIMESTAMP, JSON), from the table definition. */
+const DUCKDB_STATE_COLUMN_TYPES = columnTypes(TABLES.state, 'duckdb') as Record<StateColumn, string>;
 const JSON_SET = new Set<StateColumn>(JSON_COLUMNS);
 const TIMESTAMP_COLUMNS = STATE_COLUMNS.filter((c) => DUCKDB_STATE_COLUMN_TYPES[c] === 'TIMESTAMP');
 const HAS_OFFSET = /(?:Z|[+-]\d{2}(?::?\d{2})?)$/i;

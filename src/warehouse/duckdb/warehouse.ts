@@ -11,7 +11,14 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JsonValue, StateRow } from '../../policy/state';
-import { DUCKDB_DDL, REFRESH_LOG_TABLE, REQUESTS_TABLE, STATE_TABLE } from '../ddl';
+import {
+  addMissingColumnsSql,
+  createTableSql,
+  REFRESH_LOG_TABLE,
+  REQUESTS_TABLE,
+  STATE_TABLE,
+  TABLES,
+} from '../tables';
 import {
   WarehouseBusyError,
   type ExecutionRequest,
@@ -112,7 +119,15 @@ export class DuckDbWarehouse implements Warehouse {
   private ensureInit(): Promise<void> {
     if (!this.initialized) {
       this.initialized = this.run(async (connection) => {
-        for (const ddl of DUCKDB_DDL) await connection.run(ddl);
+        for (const spec of Object.values(TABLES)) {
+          await connection.run(createTableSql(spec, 'duckdb'));
+          const existing = await connection.runAndReadAll(
+            `SELECT lower(column_name) FROM information_schema.columns WHERE table_name = ?::VARCHAR`,
+            [spec.name],
+          );
+          const names = new Set(existing.getRows().map(([name]) => String(name)));
+          for (const alter of addMissingColumnsSql(spec, 'duckdb', names)) await connection.run(alter);
+        }
       });
       // A failed init (e.g. busy) is retried by the next call.
       this.initialized.catch(() => {
