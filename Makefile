@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json scripts/bundle-workflows.js
+DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
 .PHONY: help deps build test test-unit lint demo up down status logs clean bench chaos
 
@@ -29,11 +30,14 @@ $(STAMPS)/venv: requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@mkdir -p $(STAMPS) && touch $@
 
+# dist/ holds the product (src/) only. The dev tooling the local stack runs (the policy API simulator,
+# devtools/simulator) compiles separately into dist-devtools/ (tsconfig.devtools.json).
 build: $(STAMPS)/build
 
-$(STAMPS)/build: $(STAMPS)/npm $(SRC)
-	rm -rf dist
+$(STAMPS)/build: $(STAMPS)/npm $(SRC) $(DEVTOOLS)
+	rm -rf dist dist-devtools
 	npx tsc -p tsconfig.json
+	npx tsc -p tsconfig.devtools.json
 	node scripts/bundle-workflows.js
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -57,23 +61,23 @@ lint: $(STAMPS)/npm
 	npm run lint
 
 up: deps build
-	scripts/stack.sh up
+	devtools/stack.sh up
 
 down:
-	scripts/stack.sh down
+	devtools/stack.sh down
 
 status:
-	scripts/stack.sh status
+	devtools/stack.sh status
 
 demo: deps build
-	scripts/demo.sh
+	devtools/demo.sh
 
 clean:
-	-scripts/stack.sh down
-	rm -rf dist $(STAMPS) .local
+	-devtools/stack.sh down
+	rm -rf dist dist-devtools $(STAMPS) .local
 
 # Benchmark (bench/PERFORMANCE.md): its own stack on free ports, N=1000 by default (BENCH_N).
-# Builds src/ and bench/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
+# Builds src/, bench/ and devtools/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
 bench: deps
 	rm -rf .local/bench/build
 	npx tsc -p bench/tsconfig.json

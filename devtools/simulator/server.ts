@@ -5,7 +5,7 @@
  * API endpoints: POST /createpolicy, GET /policy/{policy_id}, POST /circuit, POST /post, GET /get,
  * GET /health. Admin endpoints under /_sim/ (see README comment on `handleAdmin`).
  *
- * Imports nothing else from `src/`.
+ * Imports nothing from `src/`.
  */
 import * as http from 'node:http';
 import type { Socket } from 'node:net';
