@@ -8,6 +8,7 @@ PYTHON ?= python3
 VENV := .venv
 STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
+DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
 .PHONY: help deps build test test-unit lint demo up down status clean bench chaos
 
@@ -26,12 +27,15 @@ $(STAMPS)/venv: requirements.lock
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@mkdir -p $(STAMPS) && touch $@
 
-build: $(STAMPS)/build ## compile src/ to dist/ and bundle the workflow code
+# dist/ holds the product (src/) only. The dev tooling the local stack runs (the policy API simulator,
+# devtools/simulator) compiles separately into dist-devtools/ (tsconfig.devtools.json).
+build: $(STAMPS)/build ## compile src/ to dist/ (and the simulator to dist-devtools/), bundle the workflow code
 
-$(STAMPS)/build: $(STAMPS)/npm $(SRC)
-	rm -rf dist
+$(STAMPS)/build: $(STAMPS)/npm $(SRC) $(DEVTOOLS)
+	rm -rf dist dist-devtools
 	npx tsc -p tsconfig.json
 	cp src/dbt/dbt_daemon.py dist/dbt/
+	npx tsc -p tsconfig.devtools.json
 	node scripts/bundle-workflows.js
 	@mkdir -p $(STAMPS) && touch $@
 
@@ -60,23 +64,23 @@ lint: $(STAMPS)/npm $(STAMPS)/venv ## tsc, eslint, prettier, import rules, unuse
 	  --templater dbt --disable-progress-bar --nocolor
 
 up: deps build ## start the local stack: Temporal dev server (Web UI :8233), simulator, worker
-	scripts/stack.sh up
+	devtools/stack.sh up
 
 down: ## stop the local stack
-	scripts/stack.sh down
+	devtools/stack.sh down
 
 status: ## show what of the local stack is running
-	scripts/stack.sh status
+	devtools/stack.sh status
 
 demo: deps build ## run the usage guide's sample policy end to end on the local stack
-	scripts/demo.sh
+	devtools/demo.sh
 
 clean: ## stop the stack, remove build output and local data
-	-scripts/stack.sh down
-	rm -rf dist $(STAMPS) .local
+	-devtools/stack.sh down
+	rm -rf dist dist-devtools $(STAMPS) .local
 
-# Benchmark (bench/PERFORMANCE.md): its own stack on free ports, N=1000 by default (BENCH_N).
-# Builds src/ and bench/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
+# Benchmark (docs/performance.md): its own stack on free ports, N=1000 by default (BENCH_N).
+# Builds src/, bench/ and devtools/ privately into .local/bench/build, so a concurrent `make build` cannot disturb it.
 bench: deps ## the benchmark (BENCH_N=1000 by default); figures in bench/results/
 	rm -rf .local/bench/build
 	npx tsc -p bench/tsconfig.json

@@ -4,7 +4,7 @@
  * TestWorkflowEnvironment.createFromExistingServer.
  */
 import type { TestProject } from 'vitest/node';
-import { startDevServer, type DevServer } from './helpers/dev-server';
+import { startDevServer, type DevServer } from '../devtools/temporal/dev-server';
 
 let server: DevServer | undefined;
 

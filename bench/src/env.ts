@@ -1,6 +1,6 @@
 /**
  * Imported first by the benchmark: settings that must be in place before other modules load.
- * The dev-server helper (test/helpers/dev-server.ts) resolves the temporal CLI relative to its own
+ * The dev-server helper (devtools/temporal/dev-server.ts) resolves the temporal CLI relative to its own
  * file, which is wrong once compiled into the benchmark's build directory.
  */
 import path from 'node:path';

@@ -1,5 +1,5 @@
 /**
- * Prepares the benchmark's private build (`make bench` compiles src/ and bench/ into
+ * Prepares the benchmark's private build (`make bench` compiles src/, bench/ and devtools/ into
  * .local/bench/build with bench/tsconfig.json): bundles the workflow code once, next to the build's
  * worker.js (the worker loads a pre-built bundle when there is one, as with `make build`), and links
  * the repository's scripts/, dbt/ and .venv/ so the build's REPO_ROOT finds them.

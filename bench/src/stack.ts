@@ -5,7 +5,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { freePort, startDevServer, type DevServer } from '../../test/helpers/dev-server';
+import { freePort, startDevServer, type DevServer } from '../../devtools/temporal/dev-server';
 import type { BenchConfig } from './config';
 import { startProcess, type Managed } from './proc';
 
@@ -44,7 +44,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     const simulator = startProcess(
       'simulator',
       process.execPath,
-      [path.join(cfg.buildDir, 'src', 'simulator', 'main.js')],
+      [path.join(cfg.buildDir, 'devtools', 'simulator', 'main.js')],
       {
         cwd: cfg.repoRoot,
         env: {

@@ -13,7 +13,7 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { StateRow } from '../../src/policy';
-import type { RequestLogEntry } from '../../src/simulator/server';
+import type { RequestLogEntry } from '../../devtools/simulator/server';
 import type { Execution, ScenarioContext } from './scenario';
 import type { VersionRegression } from './warehouse';
 

@@ -15,7 +15,7 @@ import {
   type DownMode,
   type RequestLogEntry,
   type Simulator,
-} from '../../src/simulator/server';
+} from '../../devtools/simulator/server';
 import { checkInvariants, type ScenarioResult } from './invariants';
 import { findSecret } from './secrets';
 import { awaitOutcome, type Outcome } from './temporal';

@@ -4,7 +4,7 @@
  * minute. Transient faults must be ridden out (completed, one create, one breaker); permanent ones
  * must end in an error row naming the step and the cause.
  */
-import type { Fault } from '../../src/simulator/server';
+import type { Fault } from '../../devtools/simulator/server';
 import type { Expect, Scenario, ScenarioContext } from '../lib/scenario';
 import { COMPLETED, firstSuccessAfter, policyFor, stream, throughOutage, UNREACHABLE } from './common';
 

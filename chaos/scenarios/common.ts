@@ -1,5 +1,5 @@
 import { samplePolicy } from '../corpus';
-import type { RequestLogEntry } from '../../src/simulator/server';
+import type { RequestLogEntry } from '../../devtools/simulator/server';
 import type { Execution, Expect, ScenarioContext } from '../lib/scenario';
 
 export { samplePolicy };

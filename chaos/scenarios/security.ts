@@ -5,7 +5,7 @@
  * invalid JSON, valid JSON fields and the httpbin echo.
  */
 import fs from 'node:fs';
-import type { Fault } from '../../src/simulator/server';
+import type { Fault } from '../../devtools/simulator/server';
 import type { Expect, Scenario } from '../lib/scenario';
 import { showWorkflowJson } from '../lib/temporal';
 import { dumpAllTables, runDbt } from '../lib/warehouse';

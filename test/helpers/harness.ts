@@ -15,7 +15,7 @@ import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
-import { startSimulator, type Simulator } from '../../src/simulator/server';
+import { startSimulator, type Simulator } from '../../devtools/simulator/server';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { REPO_ROOT } from '../../src/config';
 import { defaultDbtBin } from '../../src/dbt/runner';

@@ -8,7 +8,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import { PolicyApiError, type PolicyApi } from '../../src/policy-api/types';
-import { startSimulator, type RequestLogEntry, type Simulator } from '../../src/simulator/server';
+import { startSimulator, type RequestLogEntry, type Simulator } from '../../devtools/simulator/server';
 import { HOSTILE_POLICY_IDS } from '../../chaos/hostile';
 import { findSecret, makeToken } from '../../chaos/lib/secrets';
 

@@ -1,6 +1,6 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { request as undiciRequest } from 'undici';
-import { startSimulator, type Simulator } from '../../src/simulator/server';
+import { startSimulator, type Simulator } from '../../devtools/simulator/server';
 
 let sim: Simulator;
 

@@ -9,11 +9,11 @@ export TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT}
 export TEMPORAL_UI_URL=${TEMPORAL_UI_URL:-http://localhost:$TEMPORAL_UI_PORT}
 export WAREHOUSE_PATH=${WAREHOUSE_PATH:-.local/warehouse.duckdb}
 
-if scripts/stack.sh is-up; then
+if devtools/stack.sh is-up; then
   echo "using the running local stack (make down stops it)"
 else
-  scripts/stack.sh up
-  trap 'echo; echo "stopping the stack started for the demo (use make up to keep one running)"; scripts/stack.sh down' EXIT
+  devtools/stack.sh up
+  trap 'echo; echo "stopping the stack started for the demo (use make up to keep one running)"; devtools/stack.sh down' EXIT
 fi
 
 id="demo-$(date -u +%Y%m%d-%H%M%S)"

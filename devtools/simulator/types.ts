@@ -1,6 +1,6 @@
 /**
- * Types and input validation for the policy API simulator. Stand-alone: imports nothing from the rest
- * of `src/` (the simulator is a fake of an external system).
+ * Types and input validation for the policy API simulator. Stand-alone: the simulator imports nothing
+ * from `src/` (it is a fake of an external system).
  */
 
 export type JsonValue = null | boolean | number | string | JsonValue[] | { [key: string]: JsonValue };
@@ -135,6 +135,21 @@ export interface SimulatorStats extends PolicyCounters {
   faultsInjected: number;
   /** Counters per policy id. */
   perPolicy: Record<string, PolicyCounters>;
+}
+
+/** The handle `startSimulator` returns. */
+export interface Simulator {
+  url: string;
+  port: number;
+  scriptPolicy(id: string, script: PolicyScript): void;
+  setDefaultScript(s: PolicyScript): void;
+  setGlobalFaults(f: Fault[]): void;
+  setDown(down: boolean, mode?: DownMode): void;
+  setChaos(c: ChaosConfig | null): void;
+  requests(filter?: { policyId?: string }): RequestLogEntry[];
+  stats(): SimulatorStats;
+  reset(): void;
+  close(): Promise<void>;
 }
 
 export class ValidationError extends Error {

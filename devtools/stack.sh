@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # The local stack: Temporal dev server (persistent, Web UI), the policy API simulator, the worker.
-# Usage: scripts/stack.sh up|down|status|is-up
+# Usage: devtools/stack.sh up|down|status|is-up
 # Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_HTTP_PORT (7243), SIMULATOR_PORT (8787).
 # Data, logs and pids live under .local/ (git-ignored).
 set -euo pipefail
@@ -69,7 +69,7 @@ start_temporal() {
 start_simulator() {
   if running simulator; then say "policy API simulator: already running (pid $(pid_of simulator))"; return; fi
   check_port "policy API simulator" "$SIMULATOR_PORT" SIMULATOR_PORT
-  SIMULATOR_PORT=$SIMULATOR_PORT nohup node dist/simulator/main.js >"$LOCAL/logs/simulator.log" 2>&1 &
+  SIMULATOR_PORT=$SIMULATOR_PORT nohup node dist-devtools/devtools/simulator/main.js >"$LOCAL/logs/simulator.log" 2>&1 &
   echo $! >"$LOCAL/pids/simulator.pid"
   wait_for_log simulator "$LOCAL/logs/simulator.log" listening 20
   say "policy API simulator: http://127.0.0.1:$SIMULATOR_PORT (pid $(pid_of simulator))"
