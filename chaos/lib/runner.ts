@@ -5,7 +5,8 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { zeroCounts, type ScenarioResult } from './invariants';
-import { runScenario, type Scenario, type Size } from './scenario';
+import { runScenario } from './run-scenario';
+import type { Scenario, Size } from './scenario';
 import { makeToken } from './secrets';
 import { connectClient, DevServer } from './temporal';
 import { snapshotDist } from './workers';
