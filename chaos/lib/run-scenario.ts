@@ -8,9 +8,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { StateRow } from '../../src/policy';
 import { startSimulator } from '../../src/simulator/server';
+import { findSecret } from '../../test/fixtures/secrets';
 import { checkInvariants, type ScenarioResult } from './invariants';
 import { ScenarioContext, type CollectedData, type Scenario, type ScenarioEnv } from './scenario';
-import { findSecret } from './secrets';
 import { awaitOutcome } from './temporal';
 import { readAllRows, StateSampler } from './warehouse';
 
