@@ -13,7 +13,8 @@ export default defineConfig({
         extends: true,
         test: {
           name: 'integration',
-          include: ['test/integration/**/*.test.ts'],
+          // The chaos suite's quick subset lives beside the suite (chaos/quick.test.ts).
+          include: ['test/integration/**/*.test.ts', 'chaos/quick.test.ts'],
           // One real Temporal dev server per test run, shared through provide/inject.
           globalSetup: ['test/global-setup.ts'],
         },

@@ -1,5 +1,5 @@
 // `make chaos`: the fault suite, separate from `make test` (which runs a quick subset of it from
-// test/integration/chaos-quick.test.ts).
+// chaos/quick.test.ts, in the integration project of vitest.config.mts).
 import { defineConfig } from 'vitest/config';
 
 export default defineConfig({

@@ -4,9 +4,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { makeToken } from '../../test/fixtures/secrets';
 import { zeroCounts, type ScenarioResult } from './invariants';
-import { runScenario, type Scenario, type Size } from './scenario';
-import { makeToken } from './secrets';
+import { runScenario } from './run-scenario';
+import type { Scenario, Size } from './scenario';
 import { connectClient, DevServer } from './temporal';
 import { snapshotDist } from './workers';
 

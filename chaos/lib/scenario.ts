@@ -1,25 +1,17 @@
 /**
- * One chaos scenario: its own policy API simulator, task queue, DuckDB file and worker processes,
- * a fault plan (the scenario's `run`), then the invariants, checked from the state table, the
- * simulator's request log, Temporal and everything a secret could leak into.
+ * One chaos scenario: what a scenario is (its fault plan, what each execution must end as) and the
+ * context its plan runs in: its own policy API simulator, task queue, DuckDB file and worker
+ * processes, the executions it started and what happened when. run-scenario.ts runs a scenario;
+ * invariants.ts checks what it left behind.
  */
 import { randomBytes } from 'node:crypto';
-import fs from 'node:fs';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
-import {
-  startSimulator,
-  type DownMode,
-  type RequestLogEntry,
-  type Simulator,
-} from '../../devtools/simulator/server';
-import { checkInvariants, type ScenarioResult } from './invariants';
-import { findSecret } from './secrets';
-import { awaitOutcome, type Outcome } from './temporal';
-import { readAllRows, StateSampler } from './warehouse';
+import type { DownMode, RequestLogEntry, Simulator } from '../../devtools/simulator/server';
+import type { Outcome } from './temporal';
 import { WorkerPool } from './workers';
 
 export type Size = 'full' | 'quick';
@@ -274,105 +266,4 @@ export class ScenarioContext {
   sleep(ms: number): Promise<void> {
     return sleep(ms);
   }
-}
-
-/** Runs one scenario start to finish and returns its figures; never throws for a failed invariant. */
-export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise<ScenarioResult> {
-  fs.mkdirSync(env.dir, { recursive: true });
-  let ctx: ScenarioContext | null = null;
-  const sim = await startSimulator({ port: 0, quiet: true, onRequest: (e) => ctx?.dispatchRequest(e) });
-  ctx = new ScenarioContext(scenario, env, sim);
-  const c = ctx;
-  const sampler = new StateSampler(c.warehousePath, 2500);
-  sampler.start();
-  const started = Date.now();
-  let crashed: string | null = null;
-  try {
-    try {
-      await scenario.run(c);
-    } catch (err) {
-      crashed = `scenario run failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`;
-      c.note(crashed);
-    }
-    const settleDeadline = Date.now() + (scenario.settleMs ?? 180_000);
-    await Promise.all(
-      c.executions.map(async (e) => {
-        e.outcome = await awaitOutcome(e.handle, settleDeadline);
-      }),
-    );
-    await sampler.stop();
-    await Promise.all(c.pools.map((p) => p.stop()));
-    const rows = fs.existsSync(c.warehousePath) ? await readAllRows(c.warehousePath) : [];
-    for (const r of rows) sampler.observe(r.execution_id, r.state_version, r.status);
-    const requests = sim.requests();
-    // For looking into a failure (the work directory is kept when the run fails, or with CHAOS_KEEP=1).
-    fs.writeFileSync(
-      path.join(env.dir, 'requests.jsonl'),
-      requests
-        .map((r) => JSON.stringify({ ...r, authorizationHeader: r.authorizationHeader ? '(set)' : null }))
-        .join('\n'),
-    );
-    const data: CollectedData = { rows, requests };
-    if (scenario.after) {
-      try {
-        c.violations.push(...(await scenario.after(c, data)));
-      } catch (err) {
-        c.violations.push(`after-checks failed: ${err instanceof Error ? err.message : String(err)}`);
-      }
-    }
-    const secretHits = await scanForSecrets(c, rows);
-    const result = checkInvariants({ ctx: c, rows, requests, regressions: sampler.regressions, secretHits });
-    if (crashed) result.violations.unshift(crashed);
-    result.pass = result.violations.length === 0;
-    result.durationMs = Date.now() - started;
-    result.metrics.sampler_reads = sampler.samples;
-    return result;
-  } finally {
-    await Promise.all(c.pools.map((p) => p.stop()));
-    await sampler.stop().catch(() => undefined);
-    // Leave nothing running on the shared server.
-    await Promise.all(
-      c.executions
-        .filter((e) => !e.outcome?.closed)
-        .map((e) => e.handle.terminate('chaos scenario over').catch(() => undefined)),
-    );
-    await sim.close();
-  }
-}
-
-/** Where the token (or any 8-character piece of it) turns up: rows, histories, logs, extra texts. */
-async function scanForSecrets(ctx: ScenarioContext, rows: StateRow[]): Promise<string[]> {
-  const token = ctx.env.token;
-  const hits: string[] = [];
-  const scan = (where: string, text: string) => {
-    const piece = findSecret(text, token);
-    if (piece !== null) hits.push(`${where} contains ${piece}`);
-  };
-  for (const row of rows) scan(`state row ${row.execution_id}`, JSON.stringify(row));
-  for (const pool of ctx.pools) scan(`worker logs (${pool.logFiles.length} files)`, pool.readLogs());
-  for (const t of ctx.scanTexts) scan(t.where, t.text);
-  // Every execution's history, payloads decoded.
-  for (let i = 0; i < ctx.executions.length; i += 20) {
-    await Promise.all(
-      ctx.executions.slice(i, i + 20).map(async (e) => {
-        try {
-          const history = await e.handle.fetchHistory();
-          // protobufjs messages serialize bytes as base64 (payload data), decoded below.
-          const json = JSON.stringify(history);
-          const payloads = [...json.matchAll(/"data":\s*"([A-Za-z0-9+/=]+)"/g)].map((m) =>
-            Buffer.from(m[1] ?? '', 'base64').toString('utf8'),
-          );
-          const decoded = [json, ...payloads].join('\n');
-          // Not vacuous: the history was read and its payloads (at least the input) decoded.
-          if (payloads.length === 0 || !json.includes('policyExecution')) {
-            hits.push(`history of ${e.workflowId}: payloads were not decoded, so it was not really scanned`);
-          }
-          scan(`history of ${e.workflowId}`, decoded);
-        } catch (err) {
-          hits.push(`history of ${e.workflowId} could not be read: ${String(err)}`);
-        }
-      }),
-    );
-  }
-  return hits;
 }

@@ -1,5 +1,5 @@
-import { samplePolicy } from '../corpus';
 import type { RequestLogEntry } from '../../devtools/simulator/server';
+import { samplePolicy } from '../../test/fixtures/corpora/bad-input';
 import type { Execution, Expect, ScenarioContext } from '../lib/scenario';
 
 export { samplePolicy };

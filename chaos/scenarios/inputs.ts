@@ -2,8 +2,8 @@
  * Bad input (the corpus, as real workflow inputs) and hostile API responses (ids, bodies, statuses).
  */
 import { isDeepStrictEqual } from 'node:util';
-import { BAD_INPUT_CORPUS } from '../corpus';
-import { HOSTILE_POLICY_IDS } from '../hostile';
+import { BAD_INPUT_CORPUS } from '../../test/fixtures/corpora/bad-input';
+import { HOSTILE_POLICY_IDS } from '../../test/fixtures/corpora/hostile-policy-ids';
 import type { Execution, Expect, Scenario } from '../lib/scenario';
 import { COMPLETED, policyFor } from './common';
 

@@ -4,7 +4,7 @@
  * Validation never throws. The chaos scenario `bad-input` runs the same corpus as real workflows.
  */
 import { describe, expect, it } from 'vitest';
-import { BAD_INPUT_CORPUS } from '../../chaos/corpus';
+import { BAD_INPUT_CORPUS } from '../fixtures/corpora/bad-input';
 import { validateOptions, validatePolicy } from '../../src/policy';
 
 /** The workflow's order: options and policy are both validated, the policy's problem is reported first. */

@@ -9,8 +9,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import { PolicyApiError, type PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type RequestLogEntry, type Simulator } from '../../devtools/simulator/server';
-import { HOSTILE_POLICY_IDS } from '../../chaos/hostile';
-import { findSecret, makeToken } from '../../chaos/lib/secrets';
+import { HOSTILE_POLICY_IDS } from '../fixtures/corpora/hostile-policy-ids';
+import { findSecret, makeToken } from '../fixtures/secrets';
 
 const TOKEN = makeToken();
 let sim: Simulator;

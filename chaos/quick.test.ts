@@ -4,13 +4,16 @@
  * (none lost, one create, at most one breaker, poll counts, error messages, no step backwards, no
  * secret anywhere). Real parts: the shared dev server, worker processes from dist/, the simulator
  * over HTTP, DuckDB files.
+ *
+ * Part of `make test` (the integration project in vitest.config.mts, which gives it the shared dev
+ * server), kept here beside the suite so that test/ imports nothing from chaos/.
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { runChaos, type ChaosReport } from '../../chaos/lib/runner';
-import { QUICK_LANES, QUICK_SCENARIOS } from '../../chaos/scenarios';
+import { runChaos, type ChaosReport } from './lib/runner';
+import { QUICK_LANES, QUICK_SCENARIOS } from './scenarios';
 
 let report: ChaosReport;
 let workDir: string;
