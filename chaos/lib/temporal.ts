@@ -8,7 +8,7 @@ import { ApplicationFailure } from '@temporalio/common';
 import type { StateRow } from '../../src/policy';
 import { freePort, isHealthy, launchDevServer, TEMPORAL_BIN } from '../../devtools/temporal/dev-server';
 
-export { freePort, isHealthy, TEMPORAL_BIN };
+export { freePort, TEMPORAL_BIN };
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 

@@ -22,9 +22,6 @@ import { SimState } from './state';
 import { parseScript, type RequestLogEntry, type Simulator } from './types';
 
 export * from './types';
-export { statusMessage } from './policy-ops';
-export { DEFAULT_OVERSIZE_BYTES } from './faults';
-export { MAX_BODY_BYTES } from './io';
 
 export interface SimulatorOptions {
   /** 0 = ephemeral (default 0). */
