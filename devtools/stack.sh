@@ -39,6 +39,11 @@ wait_for_log() { # name file pattern seconds
   die "$1 did not become ready in $4 s (log: $2)"
 }
 
+# The workflow's search attributes, from their one definition (src/contracts.ts, built into dist/).
+search_attribute_args() {
+  node -e 'for (const n of Object.values(require("./dist/contracts").SEARCH_ATTRIBUTE_NAMES)) console.log(`--search-attribute ${n}=Keyword`)'
+}
+
 start_temporal() {
   if running temporal; then say "temporal dev server: already running (pid $(pid_of temporal))"; return; fi
   [ -x "$TEMPORAL_BIN" ] || die "$TEMPORAL_BIN not found: run 'make deps'"
@@ -50,8 +55,7 @@ start_temporal() {
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT" \
     --ui-disable-news-fetch \
-    --search-attribute PolicyId=Keyword \
-    --search-attribute PolicyExecutionStatus=Keyword \
+    $(search_attribute_args) \
     --log-level warn >"$LOCAL/logs/temporal.log" 2>&1 &
   echo $! >"$LOCAL/pids/temporal.pid"
   local i

@@ -1,5 +1,5 @@
 /**
- * The request dispatcher (design.md §7): dbt users queue executions by inserting rows into
+ * The request dispatcher (docs/design.md, decision 7): dbt users queue executions by inserting rows into
  * policy_execution_requests (`dbt run-operation run_policy_workflow`, `policy_execution(...)`). The
  * worker process polls that table and starts one `policyExecution` workflow per request, with the
  * request id as the workflow id, then marks the row `dispatched`.

@@ -89,7 +89,7 @@ export async function createPolicyWorker(args: {
 
 /**
  * The dbt worker, on its own task queue: the dbtRefresh workflow and the runModelRefresh activity with
- * ONE slot, so dbt runs started through Temporal never overlap (design.md §5). The refresher's workflow
+ * ONE slot, so dbt runs started through Temporal never overlap (docs/design.md, decision 5). The refresher's workflow
  * tasks do not queue behind a backlog of policy executions on the main task queue.
  */
 export async function createDbtWorker(args: {

@@ -6,7 +6,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { Client, Connection, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import type { StateRow } from '../../src/policy';
-import { freePort, isHealthy, launchDevServer, TEMPORAL_BIN } from '../../devtools/temporal/dev-server';
+import { freePort, launchDevServer, TEMPORAL_BIN } from '../../devtools/temporal/dev-server';
 
 export { freePort, TEMPORAL_BIN };
 

@@ -3,7 +3,7 @@
 
   dbt does not call the policy API itself: it inserts a row into policy_execution_requests and the
   worker's dispatcher starts one Temporal workflow per request, exactly once, with the request id
-  as the workflow id (design.md §7). The execution's row then appears in policy_execution_state
+  as the workflow id (docs/design.md, decision 7). The execution's row then appears in policy_execution_state
   and, after the next refresh, in policy_execution_model.
 
     dbt run-operation run_policy_workflow                         # the guide's sample policy

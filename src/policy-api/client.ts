@@ -1,6 +1,6 @@
 /**
  * The policy API client (undici): the request flow. One request per call, no retries here: Temporal's
- * retry policy retries, driven by the classification on PolicyApiError (design.md §4, errors.ts).
+ * retry policy retries, driven by the classification on PolicyApiError (docs/design.md, decision 4; errors.ts).
  * Each call sends its endpoint's request (endpoints.ts) under one overall deadline with a body cap,
  * parses the body and hands it back cleaned (redact.ts) for the endpoint to map onto its result.
  */

@@ -1,5 +1,5 @@
 /**
- * Every PolicyApiError is built and classified here (design.md §4): HTTP statuses and `Retry-After`,
+ * Every PolicyApiError is built and classified here (docs/design.md, decision 4): HTTP statuses and `Retry-After`,
  * transport failures (timeouts, resets, non-retryable codes) and unusable responses. Temporal's
  * retry policy retries on `retryable`; the client itself never retries.
  */
@@ -8,7 +8,7 @@ import { STEP_LABELS } from '../policy/state';
 import { excerpt, type Redactor } from './redact';
 import { PolicyApiError, type ApiStep } from './types';
 
-/** HTTP status → retryable? (design.md §4): 408, 429 and 5xx are; everything else is not. */
+/** HTTP status → retryable? (docs/design.md, decision 4): 408, 429 and 5xx are; everything else is not. */
 export function classifyHttpStatus(status: number): { retryable: boolean } {
   return { retryable: status === 408 || status === 429 || (status >= 500 && status <= 599) };
 }

@@ -62,7 +62,7 @@ export type ApiErrorKind =
   | 'too_large'
   | 'circuit_open';
 
-/** Every failure of a policy API call, classified once (design.md §4). */
+/** Every failure of a policy API call, classified once (docs/design.md, decision 4). */
 export class PolicyApiError extends Error {
   readonly step: ApiStep;
   readonly kind: ApiErrorKind;

@@ -2,7 +2,7 @@
  * The policy_execution_state row and its reducer. Pure and deterministic: the workflow holds the row
  * in memory, advances it with `transition`, and an activity upserts it after each transition.
  * Every transition bumps `state_version`; the warehouse only applies an upsert that is newer, so
- * activity retries and reordering can never move a row backwards (design.md §1).
+ * activity retries and reordering can never move a row backwards (docs/design.md, decision 1).
  */
 import type { ExecutionStatus } from './status';
 
@@ -11,7 +11,7 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /**
  * One row of policy_execution_state. The first 16 fields are the usage guide's schema, same names,
- * same meanings; the last three are ours (design.md §1). Timestamps are ISO-8601 strings in UTC.
+ * same meanings; the last three are ours (docs/design.md, decision 1). Timestamps are ISO-8601 strings in UTC.
  */
 export interface StateRow {
   execution_id: string;
@@ -30,7 +30,7 @@ export interface StateRow {
   policy_data: JsonValue | null;
   policy_status_response: JsonValue | null;
   circuit_breaker_response: JsonValue | null;
-  // --- additions (design.md §1) ---
+  // --- additions (docs/design.md, decision 1) ---
   workflow_id: string;
   state_version: number;
   updated_at: string;

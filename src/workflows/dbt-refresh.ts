@@ -1,6 +1,6 @@
 /**
  * dbtRefresh: one long-lived workflow per warehouse that keeps `policy_execution_model` fresh
- * (design.md §5). Executions that reach `completed` or `error` signal it (signal-with-start from the
+ * (docs/design.md, decision 5). Executions that reach `completed` or `error` signal it (signal-with-start from the
  * requestModelRefresh activity); it coalesces those asks — it waits until no new ask came for
  * `debounceMs`, but never longer than `maxWaitMs` after the first one — and runs ONE
  * `dbt run --select policy_execution_model` per batch. It runs on the dbt task queue, whose worker has

@@ -1,5 +1,5 @@
 /**
- * Opening the embedded DuckDB file (design.md §6).
+ * Opening the embedded DuckDB file (docs/design.md, decision 6).
  *
  * DuckDB allows ONE writing process per database file, and the worker, `dbt run` and
  * `dbt run-operation` all use the same file. So nothing here keeps the file open between

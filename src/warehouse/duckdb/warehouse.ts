@@ -1,5 +1,5 @@
 /**
- * The embedded DuckDB warehouse (design.md §6): `DuckDbWarehouse`, the `Warehouse` for one database
+ * The embedded DuckDB warehouse (docs/design.md, decision 6): `DuckDbWarehouse`, the `Warehouse` for one database
  * file. Every operation goes through `withDuckDb` (connection.ts): open, one transaction, close, so
  * the file lock is held only while an operation runs.
  *
