@@ -2,7 +2,8 @@
  * Prepares the benchmark's private build (`make bench` compiles src/, bench/ and devtools/ into
  * .local/bench/build with bench/tsconfig.json): bundles the workflow code once, next to the build's
  * worker.js (the worker loads a pre-built bundle when there is one, as with `make build`), and links
- * the repository's scripts/, dbt/ and .venv/ so the build's REPO_ROOT finds them.
+ * the repository's dbt/ and .venv/ so the build's REPO_ROOT finds them, and copies the dbt daemon's
+ * Python script next to the build's dbt runner (as `make build` does).
  *
  * A private build, not dist/: other work on the same checkout may rebuild dist/ (rm -rf) at any time.
  */
@@ -13,12 +14,16 @@ import { REPO_ROOT } from './env';
 
 async function main(): Promise<void> {
   const build = path.resolve(__dirname, '..', '..');
-  for (const name of ['scripts', 'dbt', '.venv']) {
+  for (const name of ['dbt', '.venv']) {
     const link = path.join(build, name);
     fs.rmSync(link, { recursive: true, force: true });
     fs.symlinkSync(path.join(REPO_ROOT, name), link);
   }
   const src = path.join(build, 'src');
+  fs.copyFileSync(
+    path.join(REPO_ROOT, 'src', 'dbt', 'dbt_daemon.py'),
+    path.join(src, 'dbt', 'dbt_daemon.py'),
+  );
   // The build's own bundler options: the same as `make build` uses (older sources: workflows only).
   const worker = (await import(path.join(src, 'worker.js'))) as {
     workflowBundlerOptions?: () => { workflowsPath: string; preloadModules: string[] };

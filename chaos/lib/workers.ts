@@ -10,11 +10,13 @@ import path from 'node:path';
 
 export const DIST = path.resolve(__dirname, '../../dist');
 const NODE_MODULES = path.resolve(__dirname, '../../node_modules');
+const DBT = path.resolve(__dirname, '../../dbt');
 
 /**
  * A private copy of dist/ (built by `make build`) for one run: a `make build` elsewhere during the
  * run (it deletes dist/ first) must not pull the worker out from under the suite. The copy finds the
- * repository's node_modules through NODE_PATH.
+ * repository's node_modules through NODE_PATH, and the dbt project (with the table definition the
+ * worker reads) through a link next to it, where it sits next to dist/ in the repository.
  */
 export function snapshotDist(workDir: string): string {
   if (!fs.existsSync(path.join(DIST, 'worker.js')))
@@ -22,6 +24,9 @@ export function snapshotDist(workDir: string): string {
   const copy = path.join(workDir, 'dist');
   fs.rmSync(copy, { recursive: true, force: true });
   fs.cpSync(DIST, copy, { recursive: true });
+  const dbt = path.join(workDir, 'dbt');
+  fs.rmSync(dbt, { recursive: true, force: true });
+  fs.symlinkSync(DBT, dbt);
   return path.join(copy, 'worker.js');
 }
 
