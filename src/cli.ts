@@ -1,6 +1,6 @@
 /**
  * policy-execution CLI:
- *   start --policy FILE [--wait] [--id ID] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
+ *   start --policy FILE [--wait] [--id ID [--rerun]] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
  *   status ID [--source warehouse|temporal]
  *   schedule create --id ID --policy FILE (--every DURATION | --cron EXPR) [--max-polls N] [--poll-interval-ms MS]
  *   schedule list
@@ -16,6 +16,7 @@ import {
   WorkflowFailedError,
   WorkflowNotFoundError,
 } from '@temporalio/client';
+import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { loadTemporalConfig, loadWorkerConfig } from './config';
 import { TASK_QUEUE, WORKFLOW_TYPE } from './contracts';
 import { validateOptions, validatePolicy, type StateRow } from './policy';
@@ -24,7 +25,7 @@ import { DuckDbWarehouse } from './warehouse/duckdb/warehouse';
 import { formatRow, formatStep } from './format';
 
 const USAGE = `usage:
-  policy-execution start --policy FILE [--wait] [--id ID] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
+  policy-execution start --policy FILE [--wait] [--id ID [--rerun]] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
   policy-execution status ID [--source warehouse|temporal]
   policy-execution schedule create --id ID --policy FILE (--every DURATION | --cron EXPR) [--max-polls N] [--poll-interval-ms MS]
   policy-execution schedule list
@@ -89,6 +90,27 @@ async function connect(): Promise<{ client: Client; namespace: string; close: ()
   return { client, namespace: temporal.namespace, close: () => connection.close() };
 }
 
+/** Why a start with `workflowId` was refused: it is running, or it already ran. */
+async function reusedIdError(client: Client, workflowId: string): Promise<Error> {
+  let last: string;
+  try {
+    const d = await client.workflow.getHandle(workflowId).describe();
+    if (d.status.name === 'RUNNING') {
+      return new Error(
+        `execution '${workflowId}' is already running (run ${d.runId}); follow it with: status ${workflowId}`,
+      );
+    }
+    last = `its last run ${d.runId} ended ${d.status.name.toLowerCase()}${d.closeTime ? ` at ${d.closeTime.toISOString()}` : ''}`;
+  } catch {
+    last = 'it already ran';
+  }
+  return new Error(
+    `execution '${workflowId}' was already started (${last}); an execution id is not reused.\n` +
+      `  pick another --id, or pass --rerun to run it again as a new run of the same execution ` +
+      `(new idempotency keys; its state row then shows the new run)`,
+  );
+}
+
 function newWorkflowId(): string {
   const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
   return `policy-exec-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
@@ -104,10 +126,12 @@ async function start(argv: string[]): Promise<number> {
       'max-polls': { type: 'string' },
       'poll-interval-ms': { type: 'string' },
       'no-refresh': { type: 'boolean' },
+      rerun: { type: 'boolean', default: false },
     },
   });
   const policy = readPolicyFile(values.policy);
   const options = optionsFromFlags(values);
+  if (values.rerun && !values.id) throw new UsageError('--rerun needs --id (the execution to run again)');
   const workflowId = values.id ?? newWorkflowId();
   const { client, namespace, close } = await connect();
   try {
@@ -117,13 +141,13 @@ async function start(argv: string[]): Promise<number> {
         taskQueue: loadWorkerConfig().taskQueue ?? TASK_QUEUE,
         workflowId,
         args: [policy, options],
+        // An execution id names one execution: reusing it is refused unless asked for (--rerun).
+        workflowIdReusePolicy: values.rerun
+          ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+          : WorkflowIdReusePolicy.REJECT_DUPLICATE,
       });
     } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) {
-        throw new Error(
-          `a workflow with id '${workflowId}' is already running (or its id may not be reused)`,
-        );
-      }
+      if (err instanceof WorkflowExecutionAlreadyStartedError) throw await reusedIdError(client, workflowId);
       throw err;
     }
     console.log(`started workflow ${workflowId} (run ${handle.firstExecutionRunId})`);

@@ -29,6 +29,10 @@ export interface WorkerConfig {
   dbt: DbtConfig | null;
   /** Pause between passes of the dbt request dispatcher; 0 turns it off. */
   dispatchIntervalMs: number;
+  /** Pause between passes of the endings reconciler (RECONCILE_INTERVAL_MS); 0 turns it off. */
+  reconcileIntervalMs: number;
+  /** How far back the reconciler's first pass looks for closed runs (RECONCILE_LOOKBACK_MS). */
+  reconcileLookbackMs: number;
 }
 
 export interface DbtConfig {
@@ -96,6 +100,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     warehousePath: env.WAREHOUSE_PATH || '.local/warehouse.duckdb',
     dbt: loadDbtConfig(env, env.POLICY_TASK_QUEUE ?? TASK_QUEUE),
     dispatchIntervalMs: intFromEnv(env, 'DISPATCH_INTERVAL_MS', 1_000),
+    reconcileIntervalMs: intFromEnv(env, 'RECONCILE_INTERVAL_MS', 15_000),
+    reconcileLookbackMs: intFromEnv(env, 'RECONCILE_LOOKBACK_MS', 24 * 3_600_000, 1),
   };
 }
 

@@ -12,6 +12,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { WORKFLOW_TYPE } from './contracts';
+import { PassLoop } from './pass-loop';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
 
 export interface DispatcherOptions {
@@ -33,16 +34,20 @@ export interface DispatchPass {
 }
 
 export class RequestDispatcher {
-  private readonly intervalMs: number;
   private readonly batchSize: number;
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-  private stopped = true;
+  private readonly loop: PassLoop;
   readonly totals: DispatchPass = { seen: 0, started: 0, alreadyStarted: 0, failed: 0 };
 
   constructor(private readonly opts: DispatcherOptions) {
-    this.intervalMs = opts.intervalMs ?? 1_000;
     this.batchSize = opts.batchSize ?? 100;
+    this.loop = new PassLoop(
+      () => this.dispatchOnce(),
+      opts.intervalMs ?? 1_000,
+      (err) =>
+        this.opts.logger?.warn(
+          `dispatcher: pass failed (will retry): ${err instanceof Error ? err.message : String(err)}`,
+        ),
+    );
   }
 
   /** One pass: start a workflow for every pending request, then record the outcomes. */
@@ -92,30 +97,10 @@ export class RequestDispatcher {
 
   /** Poll until stop(). Errors of a pass (e.g. the warehouse busy for long) are logged and retried. */
   startPolling(): void {
-    if (!this.stopped) return;
-    this.stopped = false;
-    const loop = async () => {
-      if (this.stopped) return;
-      try {
-        await this.dispatchOnce();
-      } catch (err) {
-        this.opts.logger?.warn(
-          `dispatcher: pass failed (will retry): ${err instanceof Error ? err.message : String(err)}`,
-        );
-      }
-      if (!this.stopped) {
-        this.timer = setTimeout(() => {
-          this.running = loop();
-        }, this.intervalMs);
-      }
-    };
-    this.running = loop();
+    this.loop.start();
   }
 
   async stop(): Promise<void> {
-    this.stopped = true;
-    if (this.timer) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
+    await this.loop.stop();
   }
 }

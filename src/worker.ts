@@ -8,11 +8,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { bundleWorkflowCode, NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
-import { createActivities, type ActivityDeps, type RefreshTarget } from './activities';
+import { createActivities, sendRefreshAsk, type ActivityDeps, type RefreshTarget } from './activities';
 import { createDbtActivities, type DbtActivityDeps } from './activities/dbt';
 import { intFromEnv, loadTemporalConfig, loadWorkerConfig, type DbtConfig } from './config';
 import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
 import { RequestDispatcher } from './dispatcher';
+import { EndingsReconciler } from './reconciler';
 import { createPolicyApiClient } from './policy-api/client';
 import { DuckDbWarehouse } from './warehouse/duckdb/warehouse';
 
@@ -143,6 +144,7 @@ async function main(): Promise<void> {
   const clientConnection = await Connection.connect(temporal.connectionOptions);
   const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
   let dispatcher: RequestDispatcher | null = null;
+  let reconciler: EndingsReconciler | null = null;
   const dbt = config.dbt ? dbtExecutor(config.dbt, config.warehousePath) : null;
   try {
     const worker = await createPolicyWorker({
@@ -183,17 +185,33 @@ async function main(): Promise<void> {
       });
       dispatcher.startPolling();
     }
+    if (config.reconcileIntervalMs > 0) {
+      const refresh = config.dbt ? refreshTarget(client, config.dbt) : null;
+      reconciler = new EndingsReconciler({
+        client,
+        warehouse,
+        intervalMs: config.reconcileIntervalMs,
+        lookbackMs: config.reconcileLookbackMs,
+        onFixed: async (rows) => {
+          if (refresh) await sendRefreshAsk(refresh, rows.length);
+        },
+        logger: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
+      });
+      reconciler.startPolling();
+    }
     console.log(
       `worker ready: namespace=${temporal.namespace} task-queue=${config.taskQueue} ` +
         `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${config.warehousePath} ` +
         `model-refresh=${config.dbt ? `${config.dbt.workflowId} via ${config.dbt.taskQueue}` : 'off'} ` +
-        `dispatcher=${config.dispatchIntervalMs > 0 ? `every ${config.dispatchIntervalMs} ms` : 'off'}` +
+        `dispatcher=${config.dispatchIntervalMs > 0 ? `every ${config.dispatchIntervalMs} ms` : 'off'} ` +
+        `reconciler=${config.reconcileIntervalMs > 0 ? `every ${config.reconcileIntervalMs} ms` : 'off'}` +
         (config.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${config.maxApiRequestsPerSecond}`),
     );
     // SIGINT / SIGTERM shut down both workers (Temporal's Runtime handles the signals).
     await Promise.all([worker.run(), dbtWorker?.run()]);
   } finally {
     await dispatcher?.stop();
+    await reconciler?.stop();
     await dbt?.close();
     await clientConnection.close();
     await connection.close();

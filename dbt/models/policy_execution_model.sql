@@ -5,8 +5,8 @@
 
   Incremental: a run re-reads only the rows of the state table whose updated_at is within
   `policy_model_lookback_minutes` (default 60) of the newest updated_at already in the model, and
-  of those only the ones that are new or have advanced (higher state_version / later updated_at),
-  then replaces them by execution_id. The lookback is there because updated_at is the workflow's
+  of those only the ones that are new or have changed (another run, a higher state_version or a
+  later updated_at), then replaces them by execution_id. The lookback is there because updated_at is the workflow's
   event time, not the commit time: with concurrent executions, a row can be written slightly after
   a row with a later updated_at, and a plain `updated_at > max(updated_at)` would skip it for good.
   Rows only move forward, so re-reading a few is harmless. Executions deleted from the state table
@@ -22,6 +22,11 @@
     post_hook=["{{ prune_deleted_executions() }}"]
   )
 }}
+
+{#- A model built before run_id existed gets the column on this run (append_new_columns); until then the
+    filter cannot compare it. -#}
+{%- set model_has_run_id = is_incremental()
+      and 'run_id' in (adapter.get_columns_in_relation(this) | map(attribute='name') | map('lower') | list) -%}
 
 with state as (
 
@@ -42,6 +47,7 @@ with state as (
         select 1
         from {{ this }} as m
         where m.execution_id = s.execution_id
+          {% if model_has_run_id %}and m.run_id is not distinct from s.run_id{% endif %}
           and m.state_version >= s.state_version
           and m.updated_at is not distinct from s.updated_at
     )
@@ -80,7 +86,8 @@ final as (
 
         updated_at,
         state_version,
-        workflow_id
+        workflow_id,
+        run_id
 
     from state
 

@@ -48,6 +48,17 @@ export interface RefreshTarget {
   askIntervalMs?: number;
 }
 
+/** One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not running). */
+export async function sendRefreshAsk(target: RefreshTarget, count: number): Promise<void> {
+  await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+    workflowId: target.workflowId,
+    taskQueue: target.taskQueue,
+    args: [target.input],
+    signal: refreshRequestedSignal,
+    signalArgs: [{ count }],
+  });
+}
+
 export interface ActivityDeps {
   api: PolicyApi;
   warehouse: Warehouse;
@@ -138,15 +149,7 @@ export function createActivities(deps: ActivityDeps) {
       : null;
   const refresh = deps.refresh;
   const refreshAsks = refresh
-    ? new RefreshAskCoalescer(async (count) => {
-        await refresh.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
-          workflowId: refresh.workflowId,
-          taskQueue: refresh.taskQueue,
-          args: [refresh.input],
-          signal: refreshRequestedSignal,
-          signalArgs: [{ count }],
-        });
-      }, refresh.askIntervalMs ?? 1_000)
+    ? new RefreshAskCoalescer((count) => sendRefreshAsk(refresh, count), refresh.askIntervalMs ?? 1_000)
     : null;
 
   async function callApi<T>(fn: () => Promise<T>): Promise<T> {

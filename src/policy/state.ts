@@ -1,8 +1,9 @@
 /**
  * The policy_execution_state row and its reducer. Pure and deterministic: the workflow holds the row
  * in memory, advances it with `transition`, and an activity upserts it after each transition.
- * Every transition bumps `state_version`; the warehouse only applies an upsert that is newer, so
- * activity retries and reordering can never move a row backwards (docs/design.md, decision 1).
+ * Every transition bumps `state_version`; the warehouse only applies an upsert that `supersedes` the
+ * stored row, so activity retries and reordering can never move a row backwards, and a later run of
+ * the same execution (a reset, a re-run) replaces an earlier one (docs/design.md, decisions 1 and 18).
  */
 import type { ExecutionStatus } from './status';
 
@@ -11,7 +12,8 @@ export type JsonValue = string | number | boolean | null | JsonValue[] | { [key:
 
 /**
  * One row of policy_execution_state. The first 16 fields are the usage guide's schema, same names,
- * same meanings; the last three are ours (docs/design.md, decision 1). Timestamps are ISO-8601 strings in UTC.
+ * same meanings; the others are ours (docs/design.md, decisions 1 and 18). Timestamps are ISO-8601
+ * strings in UTC.
  */
 export interface StateRow {
   execution_id: string;
@@ -34,6 +36,8 @@ export interface StateRow {
   workflow_id: string;
   state_version: number;
   updated_at: string;
+  /** The Temporal run that wrote the row (null in rows written before runs were recorded). */
+  run_id: string | null;
 }
 
 /** Column order used by every warehouse adapter. */
@@ -57,6 +61,7 @@ export const STATE_COLUMNS = [
   'workflow_id',
   'state_version',
   'updated_at',
+  'run_id',
 ] as const satisfies readonly (keyof StateRow)[];
 
 export const JSON_COLUMNS = [
@@ -85,6 +90,8 @@ export type StateEvent =
 export function initialState(args: {
   executionId: string;
   workflowId: string;
+  /** The Temporal run writing the row; null outside Temporal. */
+  runId?: string | null;
   policy: JsonValue | null;
   at: string;
 }): StateRow {
@@ -108,7 +115,28 @@ export function initialState(args: {
     workflow_id: args.workflowId,
     state_version: 1,
     updated_at: args.at,
+    run_id: args.runId ?? null,
   };
+}
+
+/**
+ * Whether `incoming` may replace `stored` (both rows of one execution_id); the warehouse applies
+ * only writes for which this holds (the SQL form is in src/warehouse/guard.ts). Runs first, version
+ * second:
+ *   - the same run (or a row that does not say which run wrote it): the higher state_version wins;
+ *   - different runs: the later write wins, by updated_at (the workflow's own clock). Temporal runs
+ *     one run of a workflow id at a time, so every write of a later run (a reset, a re-run of the
+ *     same id) comes after every write of the run it replaced: its rows supersede the earlier run's,
+ *     whatever their versions, and a late write of the earlier run can never overwrite them. (A
+ *     run's start time cannot order them: a run reset to a mid-point keeps the original's.)
+ */
+export function supersedes(
+  incoming: Pick<StateRow, 'run_id' | 'state_version' | 'updated_at'>,
+  stored: Pick<StateRow, 'run_id' | 'state_version' | 'updated_at'>,
+): boolean {
+  if (incoming.run_id === null || stored.run_id === null || incoming.run_id === stored.run_id)
+    return incoming.state_version > stored.state_version;
+  return Date.parse(incoming.updated_at) > Date.parse(stored.updated_at);
 }
 
 export class InvalidTransitionError extends Error {

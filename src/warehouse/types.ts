@@ -49,6 +49,8 @@ export interface Warehouse {
   getState(executionId: string): Promise<StateRow | null>;
   /** Most recent first (by start_time). */
   listStates(opts?: { limit?: number }): Promise<StateRow[]>;
+  /** The rows written by these workflows (by workflow_id), in no particular order. */
+  statesOfWorkflows(workflowIds: readonly string[]): Promise<StateRow[]>;
   /** Requests with status `requested`, oldest first. */
   pendingRequests(limit?: number): Promise<ExecutionRequest[]>;
   /** Record the dispatcher's outcomes (one statement per kind). Only rows still `requested` change. */

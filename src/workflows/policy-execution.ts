@@ -10,6 +10,7 @@ import {
   CancellationScope,
   isCancellation,
   log,
+  patched,
   proxyActivities,
   proxyLocalActivities,
   setHandler,
@@ -53,6 +54,12 @@ const { requestModelRefresh } = proxyLocalActivities<PolicyActivities>({
   retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '10 s', maximumAttempts: 5 },
 });
 
+/**
+ * Histories recorded before this patch use idempotency keys without the run chain
+ * (test/fixtures/histories); executions started since name it, so a re-run gets keys of its own.
+ */
+const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
+
 /** A failure of one step, already described for the state row. */
 class StepFailure extends Error {
   constructor(
@@ -86,6 +93,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   let row: StateRow = initialState({
     executionId,
     workflowId: info.workflowId,
+    runId: info.runId,
     policy: policy.ok ? (policy.value as JsonValue) : null,
     at: now(),
   });
@@ -157,11 +165,13 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   });
 
   let step: Step = 'create_policy';
+  // A reset keeps originalExecutionRunId (same execution, same keys); a re-run of the id does not.
+  const keyRun = patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
   try {
     const created = await api.createPolicy({
       policy: policy.value,
       executionId,
-      idempotencyKey: idempotencyKey(executionId, 'create'),
+      idempotencyKey: idempotencyKey(executionId, 'create', keyRun),
     });
     await advance({ type: 'policy_created', at: now(), policyId: created.policyId, response: created.raw });
 
@@ -198,7 +208,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         trigger_reason: 'policy_execution_completed',
         timestamp: now(),
       },
-      idempotencyKey: idempotencyKey(executionId, 'circuit'),
+      idempotencyKey: idempotencyKey(executionId, 'circuit', keyRun),
     });
     await advance({ type: 'circuit_breaker_completed', at: now(), response: breaker.raw });
   } catch (err) {

@@ -183,6 +183,8 @@ export const FAST_RETRY = { maximumAttempts: 4, initialIntervalMs: 50, maximumIn
 
 export interface Outcome {
   workflowId: string;
+  /** The first run's id: the run chain its idempotency keys name. */
+  runId: string;
   handle: WorkflowHandle;
   result?: StateRow;
   failure?: WorkflowFailedError;
@@ -200,7 +202,7 @@ export async function runExecution(
     workflowId,
     args: [policy, { pollIntervalMs: 50, retry: FAST_RETRY, refreshModel: false, ...options }],
   });
-  const out: Outcome = { workflowId, handle, row: null };
+  const out: Outcome = { workflowId, runId: handle.firstExecutionRunId, handle, row: null };
   try {
     out.result = (await handle.result()) as StateRow;
   } catch (err) {

@@ -57,8 +57,10 @@ describe('policyExecution', () => {
     const circuits = reqs.filter((r) => r.path === '/circuit');
     expect(creates).toHaveLength(1);
     expect(circuits).toHaveLength(1);
-    expect(creates[0]?.idempotencyKey).toBe(`${out.workflowId}:create`);
-    expect(circuits[0]?.idempotencyKey).toBe(`${out.workflowId}:circuit`);
+    expect(creates[0]?.idempotencyKey).toBe(`${out.workflowId}:${out.runId}:create`);
+    expect(circuits[0]?.idempotencyKey).toBe(`${out.workflowId}:${out.runId}:circuit`);
+    // The row names the run that wrote it.
+    expect(out.row?.run_id).toBe(out.runId);
     expect(circuits[0]?.body).toMatchObject({ policy_id: pid, trigger_reason: 'policy_execution_completed' });
   });
 

@@ -3,6 +3,7 @@ import { describe, expect, it } from 'vitest';
 import {
   classifyPolicyStatus,
   idempotencyKey,
+  supersedes,
   initialState,
   InvalidTransitionError,
   MAX_POLICY_JSON_CHARS,
@@ -247,8 +248,28 @@ describe('state reducer', () => {
     expect(row).toEqual(copy);
   });
 
-  it('derives idempotency keys from the execution id', () => {
+  it('derives idempotency keys from the execution id and its run chain', () => {
+    expect(idempotencyKey('e1', 'create', 'run-a')).toBe('e1:run-a:create');
+    expect(idempotencyKey('e1', 'circuit', 'run-a')).not.toBe(idempotencyKey('e1', 'create', 'run-a'));
+    // A re-run (another chain) gets keys of its own; executions from before the change keep theirs.
+    expect(idempotencyKey('e1', 'create', 'run-b')).not.toBe(idempotencyKey('e1', 'create', 'run-a'));
     expect(idempotencyKey('e1', 'create')).toBe('e1:create');
-    expect(idempotencyKey('e1', 'circuit')).not.toBe(idempotencyKey('e1', 'create'));
+  });
+
+  it('supersedes: same run by version, another run by the time it wrote', () => {
+    const w = (run_id: string | null, state_version: number, second: number) => ({
+      run_id,
+      state_version,
+      updated_at: new Date(Date.UTC(2026, 0, 1, 0, 0, second)).toISOString(),
+    });
+    expect(supersedes(w('A', 2, 1), w('A', 1, 5))).toBe(true);
+    expect(supersedes(w('A', 1, 9), w('A', 2, 1))).toBe(false);
+    expect(supersedes(w('A', 2, 1), w('A', 2, 1))).toBe(false);
+    // A later run wins with a lower version; a late write of the earlier run loses with a higher one.
+    expect(supersedes(w('B', 1, 20), w('A', 5, 10))).toBe(true);
+    expect(supersedes(w('A', 6, 11), w('B', 1, 20))).toBe(false);
+    // Rows that do not name their run compare by version.
+    expect(supersedes(w('B', 4, 0), w(null, 3, 9))).toBe(true);
+    expect(supersedes(w(null, 3, 9), w('B', 4, 0))).toBe(false);
   });
 });

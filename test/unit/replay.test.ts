@@ -34,6 +34,7 @@ describe('recorded histories replay against the current workflow code', () => {
     expect(fixtures).toEqual(
       expect.arrayContaining([
         'policy-completed.json',
+        'policy-completed-run-keys.json',
         'policy-error-not-ready.json',
         'policy-error-invalid-input.json',
         'policy-error-api.json',

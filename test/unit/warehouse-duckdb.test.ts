@@ -92,7 +92,7 @@ function exited(child: ChildProcess): Promise<void> {
 }
 
 describe('DuckDbWarehouse schema', () => {
-  it('init creates all 19 columns with the DuckDB types, a primary key and the guide defaults; idempotent', async () => {
+  it('init creates all 20 columns with the DuckDB types, a primary key and the guide defaults; idempotent', async () => {
     const file = freshFile();
     const wh = new DuckDbWarehouse({ path: file });
     await wh.init();
@@ -107,7 +107,7 @@ describe('DuckDbWarehouse schema', () => {
       return reader.getRowObjectsJS();
     });
     expect(columns.map((c) => c.column_name)).toEqual([...STATE_COLUMNS]);
-    expect(columns).toHaveLength(19);
+    expect(columns).toHaveLength(20);
     // The usage guide's types as DuckDB spells them (NUMBER -> INTEGER, TIMESTAMP_NTZ -> TIMESTAMP,
     // VARIANT -> JSON).
     const guideTypes: Record<string, string> = {
@@ -130,6 +130,7 @@ describe('DuckDbWarehouse schema', () => {
       workflow_id: 'VARCHAR',
       state_version: 'INTEGER',
       updated_at: 'TIMESTAMP',
+      run_id: 'VARCHAR',
     };
     for (const c of columns) {
       expect(c.data_type, c.column_name as string).toBe(guideTypes[c.column_name as string]);
@@ -193,7 +194,12 @@ describe('DuckDbWarehouse schema', () => {
     const sql = upsertSql(3);
     expect(sql.match(/\(\?::VARCHAR, /g)).toHaveLength(3);
     expect(sql).toContain('ON CONFLICT (execution_id) DO UPDATE SET policy_id = excluded.policy_id');
-    expect(sql).toMatch(/WHERE excluded\.state_version > policy_execution_state\.state_version$/);
+    expect(sql).toContain(
+      ' WHERE (((excluded.run_id IS NULL OR policy_execution_state.run_id IS NULL OR excluded.run_id = ' +
+        'policy_execution_state.run_id) AND excluded.state_version > policy_execution_state.state_version)' +
+        ' OR (excluded.run_id <> policy_execution_state.run_id AND excluded.updated_at > ' +
+        'policy_execution_state.updated_at))',
+    );
     expect(sql).not.toContain('execution_id = excluded.execution_id');
   });
 });
@@ -231,6 +237,7 @@ describe('DuckDbWarehouse rows', () => {
       workflow_id: `wf-${INJECTION}`,
       state_version: 7,
       updated_at: '2026-11-28T18:44:15.000Z',
+      run_id: `run-${INJECTION}`,
     };
     const sparse = baseRow('sparse', { policy_data: null, message: null });
     const falsy = baseRow('falsy', { api_response: false, policy_data: 0, policy_status_response: '' });
@@ -327,6 +334,38 @@ describe('DuckDbWarehouse rows', () => {
       status: 'error',
       error_message: 'boom',
     });
+  });
+
+  it('run guard: a later run supersedes an earlier one whatever the versions; late writes of the earlier run are dropped', async () => {
+    const wh = new DuckDbWarehouse({ path: freshFile() });
+    const at = (s: number) => new Date(Date.UTC(2026, 10, 28, 18, 44, s)).toISOString();
+    // Run A completes (v5). Run B (a reset or a re-run) starts over at v1, later.
+    await wh.upsertStates([
+      baseRow('r', { run_id: 'A', state_version: 5, status: 'completed', updated_at: at(10) }),
+    ]);
+    await wh.upsertStates([baseRow('r', { run_id: 'B', state_version: 1, updated_at: at(20) })]);
+    expect(await wh.getState('r')).toMatchObject({ run_id: 'B', state_version: 1, status: 'pending' });
+    // A late write of run A (a retried local activity of the old run) is dropped, even with a higher version.
+    await wh.upsertStates([
+      baseRow('r', { run_id: 'A', state_version: 6, status: 'error', updated_at: at(11) }),
+    ]);
+    expect(await wh.getState('r')).toMatchObject({ run_id: 'B', state_version: 1 });
+    // Within run B, versions order the writes as before.
+    await wh.upsertStates([
+      baseRow('r', { run_id: 'B', state_version: 3, status: 'error', updated_at: at(25) }),
+    ]);
+    await wh.upsertStates([baseRow('r', { run_id: 'B', state_version: 2, updated_at: at(22) })]);
+    expect(await wh.getState('r')).toMatchObject({ run_id: 'B', state_version: 3, status: 'error' });
+    // Rows written before runs were recorded (run_id null) order by version against any run.
+    await wh.upsertStates([baseRow('legacy', { run_id: null, state_version: 3, updated_at: at(10) })]);
+    await wh.upsertStates([baseRow('legacy', { run_id: 'C', state_version: 4, updated_at: at(10) })]);
+    expect(await wh.getState('legacy')).toMatchObject({ run_id: 'C', state_version: 4 });
+    // One batch with both runs (either order) keeps the later run.
+    await wh.upsertStates([
+      baseRow('m', { run_id: 'B', state_version: 1, updated_at: at(20) }),
+      baseRow('m', { run_id: 'A', state_version: 5, updated_at: at(10) }),
+    ]);
+    expect(await wh.getState('m')).toMatchObject({ run_id: 'B' });
   });
 
   it('a bad row fails its own call only', async () => {

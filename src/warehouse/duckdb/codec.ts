@@ -3,7 +3,8 @@
  * that reads rows back, and the version-guarded multi-row upsert with its de-duplication.
  */
 import type { DuckDBValue } from '@duckdb/node-api';
-import { JSON_COLUMNS, STATE_COLUMNS, type JsonValue, type StateRow } from '../../policy/state';
+import { JSON_COLUMNS, STATE_COLUMNS, supersedes, type JsonValue, type StateRow } from '../../policy/state';
+import { supersedesSql } from '../guard';
 import { columnTypes, STATE_TABLE, TABLES } from '../tables';
 
 type StateColumn = (typeof STATE_COLUMNS)[number];
@@ -74,13 +75,19 @@ function toParams(row: StateRow): DuckDBValue[] {
 /** A validated row ready to bind: its upsert parameters and what de-duplication needs. */
 export interface PreparedRow {
   executionId: string;
-  stateVersion: number;
+  /** What the write guard compares. */
+  order: Pick<StateRow, 'run_id' | 'state_version' | 'updated_at'>;
   params: DuckDBValue[];
 }
 
 /** Validates and converts `row`; throws TypeError if invalid. */
 export function prepareRow(row: StateRow): PreparedRow {
-  return { executionId: row.execution_id, stateVersion: row.state_version, params: toParams(row) };
+  const { run_id, state_version, updated_at } = row;
+  return {
+    executionId: row.execution_id,
+    order: { run_id, state_version, updated_at },
+    params: toParams(row),
+  };
 }
 
 /** SELECT list that returns every column in a shape `fromDb` maps 1:1 onto StateRow. */
@@ -111,19 +118,19 @@ const ROW_PLACEHOLDERS = `(${STATE_COLUMNS.map((c) => `?::${DUCKDB_STATE_COLUMN_
 const UPSERT_HEAD = `INSERT INTO ${STATE_TABLE} (${STATE_COLUMNS.join(', ')}) VALUES `;
 const UPSERT_TAIL =
   ` ON CONFLICT (execution_id) DO UPDATE SET ${UPDATE_COLUMNS.map((c) => `${c} = excluded.${c}`).join(', ')}` +
-  ` WHERE excluded.state_version > ${STATE_TABLE}.state_version`;
+  ` WHERE ${supersedesSql('excluded', STATE_TABLE)}`;
 
 /** The version-guarded upsert for `rowCount` rows (exported for tests and the docs). */
 export function upsertSql(rowCount: number): string {
   return UPSERT_HEAD + Array.from({ length: rowCount }, () => ROW_PLACEHOLDERS).join(', ') + UPSERT_TAIL;
 }
 
-/** One row per execution_id, the highest state_version (the later one on a tie). */
+/** One row per execution_id: the one no other supersedes (the later one on a tie). */
 export function dedupe(rows: readonly PreparedRow[]): PreparedRow[] {
   const byId = new Map<string, PreparedRow>();
   for (const row of rows) {
     const seen = byId.get(row.executionId);
-    if (!seen || row.stateVersion >= seen.stateVersion) byId.set(row.executionId, row);
+    if (!seen || !supersedes(seen.order, row.order)) byId.set(row.executionId, row);
   }
   return [...byId.values()];
 }

@@ -185,6 +185,20 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
+  async statesOfWorkflows(workflowIds: readonly string[]): Promise<StateRow[]> {
+    this.assertOpen();
+    if (workflowIds.length === 0) return [];
+    await this.ensureInit();
+    return this.read(async (connection) => {
+      const reader = await connection.runAndReadAll(
+        `SELECT ${SELECT_LIST} FROM ${STATE_TABLE}
+          WHERE workflow_id IN (${workflowIds.map(() => '?::VARCHAR').join(', ')})`,
+        [...workflowIds],
+      );
+      return reader.getRows().map(fromDb);
+    });
+  }
+
   async pendingRequests(limit = 100): Promise<ExecutionRequest[]> {
     this.assertOpen();
     if (!Number.isSafeInteger(limit) || limit < 0)
