@@ -19,9 +19,9 @@ fi
 id="demo-$(date -u +%Y%m%d-%H%M%S)"
 echo
 echo "== running the guide's sample policy (examples/sample-policy.json) as workflow $id"
-node dist/cli.js start --policy examples/sample-policy.json --id "$id" --wait
+node dist/cli/index.js start --policy examples/sample-policy.json --id "$id" --wait
 echo
 echo "== state row read back from the warehouse ($WAREHOUSE_PATH, table policy_execution_state)"
-node dist/cli.js status "$id"
+node dist/cli/index.js status "$id"
 echo
 echo "Web UI: $TEMPORAL_UI_URL/namespaces/default/workflows/$id"

@@ -273,6 +273,20 @@ describe('a reused execution id', () => {
     }
   }
 
+  it('policy-execution reconcile --since: one pass by hand fixes a terminated execution', async () => {
+    process.env.WAREHOUSE_PATH = h.warehousePath;
+    const pid = uniqueId('pol');
+    h.sim.scriptPolicy(pid, { statuses: ['pending', 'pending', 'pending'] });
+    const wid = uniqueId('term');
+    const handle = await start(wid, policyWithId(pid), { pollIntervalMs: 60_000 });
+    await until('the first poll', async () => (await h.warehouse.getState(wid))?.poll_count === 1);
+    await handle.terminate('cleanup');
+    const out = await runCli(['reconcile', '--since', '10m']);
+    expect(out.code, out.out).toBe(0);
+    expect(out.out).toMatch(/rows set to error/);
+    expect((await h.warehouse.getState(wid))?.error_message).toBe('poll policy status: terminated: cleanup');
+  });
+
   it('the project CLI refuses it with a clear message; --rerun runs it again under new keys', async () => {
     const pid = uniqueId('pol');
     fs.writeFileSync(policyFile, JSON.stringify(policyWithId(pid)));

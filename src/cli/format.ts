@@ -1,5 +1,5 @@
 /** Human-readable output of state rows for the CLI and `make demo`. */
-import type { StateRow } from './policy/state';
+import type { StateRow } from '../policy/state';
 
 const FLAGS = [
   'completed',

@@ -1,0 +1,51 @@
+/** `policy-execution status ID`: an execution's state row, from the warehouse or from Temporal. */
+import { parseArgs } from 'node:util';
+import { WorkflowNotFoundError } from '@temporalio/client';
+import { loadWorkerConfig } from '../config';
+import type { StateRow } from '../policy';
+import { DuckDbWarehouse } from '../warehouse/duckdb/warehouse';
+import { connect, UsageError } from './common';
+import { formatRow } from './format';
+
+export async function status(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: { source: { type: 'string' }, json: { type: 'boolean', default: false } },
+  });
+  const id = positionals[0];
+  if (!id) throw new UsageError('status needs an execution id');
+  const source = values.source ?? 'warehouse';
+  if (source !== 'warehouse' && source !== 'temporal')
+    throw new UsageError("--source is 'warehouse' or 'temporal'");
+  let row: StateRow | null = null;
+  if (source === 'warehouse') {
+    const warehouse = new DuckDbWarehouse({ path: loadWorkerConfig().warehousePath });
+    try {
+      row = await warehouse.getState(id);
+    } finally {
+      await warehouse.close();
+    }
+    if (!row) {
+      console.error(
+        `no row for execution '${id}' in policy_execution_state (${loadWorkerConfig().warehousePath})`,
+      );
+      return 1;
+    }
+  } else {
+    const { client, close } = await connect();
+    try {
+      row = await client.workflow.getHandle(id).query<StateRow>('state');
+    } catch (err) {
+      if (err instanceof WorkflowNotFoundError) {
+        console.error(`no workflow '${id}'`);
+        return 1;
+      }
+      throw err;
+    } finally {
+      await close();
+    }
+  }
+  console.log(values.json ? JSON.stringify(row, null, 2) : formatRow(row));
+  return 0;
+}
