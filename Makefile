@@ -6,10 +6,14 @@ SHELL := bash
 
 PYTHON ?= python3
 VENV := .venv
+# The Snowflake emulator's own venv (devtools/snowflake-emulator/README.md): fakesnow needs duckdb 2.x.
+EMULATOR_DIR := devtools/snowflake-emulator
+EMULATOR_VENV := .venv-fakesnow
+SNOWFLAKE_EMULATOR_PORT ?= 8790
 STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) tsconfig.json scripts/bundle-workflows.js
 
-.PHONY: help deps build test test-unit lint demo up down status logs clean bench chaos
+.PHONY: help deps build test test-unit lint demo up down status logs clean bench chaos snowflake-emulator
 
 help:
 	@echo "make demo   - bring up the local stack, run the guide's sample policy end to end, tear down"
@@ -17,8 +21,9 @@ help:
 	@echo "make up     - start Temporal dev server (UI :8233), policy API simulator and worker; 'make down' stops them"
 	@echo "make status - show what of the local stack is running"
 	@echo "make lint   - eslint, prettier and tsc"
+	@echo "make snowflake-emulator - a Snowflake-protocol endpoint on 127.0.0.1:\$$SNOWFLAKE_EMULATOR_PORT (8790), in the foreground"
 
-deps: $(STAMPS)/npm $(STAMPS)/venv
+deps: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow
 
 $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -28,6 +33,17 @@ $(STAMPS)/venv: requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv-fakesnow: $(EMULATOR_DIR)/requirements.lock
+	@test -x $(EMULATOR_VENV)/bin/python || $(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	@mkdir -p $(STAMPS) && touch $@
+
+# The emulator in the foreground (Ctrl-C stops it); in-memory unless SNOWFLAKE_EMULATOR_DATA_DIR is set.
+snowflake-emulator: $(STAMPS)/venv-fakesnow
+	cd $(EMULATOR_DIR) && exec ../../$(EMULATOR_VENV)/bin/python -m snowflake_emulator \
+	  --port $(SNOWFLAKE_EMULATOR_PORT) --log-level info \
+	  $(if $(SNOWFLAKE_EMULATOR_DATA_DIR),--data-dir $(abspath $(SNOWFLAKE_EMULATOR_DATA_DIR)))
 
 build: $(STAMPS)/build
 

@@ -40,6 +40,7 @@ export default tseslint.config(
       'node_modules/',
       'dist/',
       '.venv/',
+      '.venv-fakesnow/',
       '.local/',
       'dbt/',
       'coverage/',
