@@ -214,6 +214,26 @@ describe('snowflake emulator with snowflake-sdk', () => {
     expect(gone.error.code).toBe('002003');
   });
 
+  it('concurrent MERGEs on one table from four sessions: no write conflicts, no duplicate inserts', async () => {
+    await exec(
+      db,
+      `CREATE OR REPLACE TABLE events (id VARCHAR, v NUMBER, payload VARIANT, updated_at TIMESTAMP_NTZ, done BOOLEAN)`,
+    );
+    const sessions = await Promise.all(
+      [1, 2, 3, 4].map(() => connect({ ...emulator.connectionOptions, database: DATABASE, schema: SCHEMA })),
+    );
+    const rows = (v: number) =>
+      Array.from({ length: 10 }, (_, i): EventRow => [`k${i}`, v, '{}', '2024-01-01 00:00:00', false]).flat();
+    await Promise.all(
+      sessions.map(async (session, w) => {
+        for (let round = 0; round < 5; round++) await exec(session, mergeSql(10), rows(round * 4 + w + 1));
+      }),
+    );
+    await Promise.all(sessions.map((session) => disconnect(session)));
+    const { rows: result } = await exec(db, `SELECT COUNT(*) AS n, MIN(v) AS lo, MAX(v) AS hi FROM events`);
+    expect(result).toEqual([{ N: 10, LO: 20, HI: 20 }]);
+  });
+
   it('MERGE of 100 rows: latency', async () => {
     await exec(
       db,

@@ -7,7 +7,7 @@
                     answer gets a JSON rowset for JSON clients (results.py), `returned`, `version`
                     and the session's parameters; an HTTP 500 becomes a Snowflake error answer
     session delete  drops the session's temporary tables and views (sql.py) and forgets it
-    telemetry       accepted and ignored, as Snowflake's client telemetry is to us
+    telemetry       the clients' telemetry: accepted and dropped
     /emulator/health  200 once the server answers (the launchers wait for it)
 """
 
@@ -98,8 +98,7 @@ async def query(request: Request) -> Response:
             data["parameters"] = session.answer_parameters(statement_parameters)
             data["version"] = 1
             return JSONResponse({"data": data, "code": None, "message": None, "success": True})
-    if statement_parameters.get("QUERY_TAG") is not None or (session and session.value("QUERY_TAG")):
-        tag = statement_parameters.get("QUERY_TAG") or (session.value("QUERY_TAG") if session else "")
+    if session is not None and (tag := session.value("QUERY_TAG", statement_parameters)):
         logger.debug("query_tag=%r sql=%r", tag, str(body.get("sqlText"))[:200])
     async with LOCK:
         response = await fakesnow_server.query_request(request)
