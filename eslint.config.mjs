@@ -13,6 +13,7 @@ export default tseslint.config(
       'dist/',
       'dist-devtools/',
       '.venv/',
+      '.venv-fakesnow/',
       '.local/',
       'dbt/',
       'coverage/',
