@@ -1,14 +1,17 @@
 /**
- * The benchmark's analysis: turns what a run collected (execution timings, history samples, process
- * samples, the warehouse's refresh log, the references' timings) into the figures of latest.json.
- * Pure: reads nothing and writes nothing.
+ * The benchmark's analysis of the project's run and of the raw and blocking references: turns what
+ * a run collected (execution timings, history samples, process samples, the warehouse's refresh log,
+ * the references' timings) into the figures of latest.json (the burst figures every workflow gets
+ * alike are in analyse-burst.ts). Pure: reads nothing and writes nothing.
  */
+import { analyseBurst, mean, perExecution, r1 } from './analyse-burst';
 import { CORES, type BenchConfig } from './config';
+import type { HistoryFacts } from './history';
 import type { OrchestratedResult } from './orchestrated';
-import type { ProcSample, Sampler } from './proc';
+import type { Sampler } from './proc';
 import type { BlockingResult, RawResult } from './references';
 import type { Stack } from './stack';
-import { perSecond, rates, round, summarize, type Summary } from './stats';
+import { perSecond, rates, round, summarize } from './stats';
 
 export interface RefreshLogRow {
   refreshId: string;
@@ -27,44 +30,35 @@ export interface WarehouseReadout {
   refreshLog: RefreshLogRow[];
 }
 
-/** The sample at or just after `t` (or the last one). */
-function at(sampler: Sampler, t: number) {
-  return sampler.samples.find((s) => s.t >= t) ?? sampler.samples.at(-1);
+/**
+ * The longest time the model went without a refresh while executions completed: between the first
+ * completion, the end of every successful dbt run after it, and the end of the one that served the
+ * last completion (or the last completion, when none did).
+ */
+export function maxRefreshGapMs(firstClose: number, lastClose: number, okRuns: RefreshLogRow[]): number {
+  const points = [firstClose];
+  for (const r of okRuns) {
+    if (r.finishedMs <= firstClose) continue;
+    points.push(r.finishedMs);
+    if (r.finishedMs >= lastClose) break;
+  }
+  if ((points.at(-1) ?? 0) < lastClose) points.push(lastClose);
+  return Math.max(0, ...points.slice(1).map((t, i) => t - (points[i] ?? t)));
 }
 
-function cpuDelta(
-  sampler: Sampler,
-  name: string,
-  from: number,
-  to: number,
-  field: keyof ProcSample = 'cpuS',
-) {
-  const a = at(sampler, from)?.byName[name];
-  const b = at(sampler, to)?.byName[name];
-  return a && b ? b[field] - a[field] : NaN;
+/** Where an execution's time goes, as Temporal's history shows it (mean ms per execution). */
+function profile(list: readonly HistoryFacts[]) {
+  const m = (k: keyof HistoryFacts) => perExecution(list, k, 1);
+  return {
+    e2e: m('e2eMs'),
+    api: m('apiMs'),
+    workflowTaskQueue: m('wftQueueMs'),
+    workflowTaskRunInclLocalActivities: m('wftRunMs'),
+    activityQueue: m('activityQueueMs'),
+    stateWriteActivities: m('stateWriteMs'),
+    refreshAskActivity: m('refreshAskMs'),
+  };
 }
-
-function peakInFlight(execs: { startMs: number; closeMs: number }[]): number {
-  const ev = execs.flatMap((e) => [
-    [e.startMs, 1],
-    [e.closeMs, -1],
-  ]);
-  ev.sort((a, b) => (a[0] ?? 0) - (b[0] ?? 0) || (a[1] ?? 0) - (b[1] ?? 0));
-  let cur = 0;
-  let peak = 0;
-  for (const [, d] of ev) peak = Math.max(peak, (cur += d ?? 0));
-  return peak;
-}
-
-const r1 = (s: Summary) => ({
-  n: s.n,
-  mean: round(s.mean),
-  p50: round(s.p50),
-  p95: round(s.p95),
-  p99: round(s.p99),
-  max: round(s.max),
-});
-const mean = (v: readonly number[]) => (v.length ? v.reduce((a, b) => a + b, 0) / v.length : NaN);
 
 export function analyse(
   cfg: BenchConfig,
@@ -74,47 +68,36 @@ export function analyse(
   wh: WarehouseReadout,
   workerStats: Record<string, unknown> | null,
 ) {
+  const burst = analyseBurst(run);
   const ex = run.executions.filter((e) => Number.isFinite(e.closeMs));
   const closes = ex.map((e) => e.closeMs);
   const lastClose = Math.max(...closes);
   const firstClose = Math.min(...closes);
-  const thr = rates(run.t0, closes);
   const hist = run.histories;
-  const perExec = (k: keyof (typeof hist)[number]) => round(mean(hist.map((h) => Number(h[k]))), 2);
-  /** Where an execution's time goes, as Temporal's history shows it (mean ms per execution). */
-  const profile = (list: typeof hist) => {
-    const m = (k: keyof (typeof hist)[number]) => round(mean(list.map((h) => Number(h[k]))), 1);
-    return {
-      e2e: m('e2eMs'),
-      api: m('apiMs'),
-      workflowTaskQueue: m('wftQueueMs'),
-      workflowTaskRunInclLocalActivities: m('wftRunMs'),
-      activityQueue: m('activityQueueMs'),
-      stateWriteActivities: m('stateWriteMs'),
-      refreshAskActivity: m('refreshAskMs'),
-    };
-  };
+  const perExec = (k: keyof HistoryFacts) => perExecution(hist, k);
 
   const wstats = (workerStats?.warehouse ?? {}) as Record<string, number>;
   const stateWritesPerExec = mean(hist.map((h) => h.stateWrites));
   const phaseS = (lastClose - run.t0) / 1000;
 
-  // dbt: the runs that served the measured executions (the warm-up asked for none).
-  const runs = wh.refreshLog.filter((r) => r.finishedMs >= run.t0);
+  // dbt: the runs that served the measured executions (the warm-up asked for none; runs started
+  // after this part ended served the guide shape's executions).
+  const runs = wh.refreshLog.filter((r) => r.finishedMs >= run.t0 && r.startedMs < run.endedAt);
   const okRuns = runs.filter((r) => r.success);
   const lastOk = okRuns.at(-1);
   const meanDbtMs = mean(runs.map((r) => r.durationMs));
   const windowMs = (lastOk?.finishedMs ?? lastClose) - firstClose;
 
+  const cpu = (name: string) => sampler.delta(name, run.t0, lastClose);
   const worker = {
-    cpuS: cpuDelta(sampler, 'worker', run.t0, lastClose),
-    temporal: cpuDelta(sampler, 'temporal', run.t0, lastClose),
-    simulator: cpuDelta(sampler, 'simulator', run.t0, lastClose),
-    runner: cpuDelta(sampler, 'runner', run.t0, lastClose),
+    cpuS: cpu('worker'),
+    temporal: cpu('temporal'),
+    simulator: cpu('simulator'),
+    runner: cpu('runner'),
   };
   const stackCpu = worker.cpuS + worker.temporal + worker.simulator + worker.runner;
   const machineBusy =
-    (at(sampler, lastClose)?.machine.busyS ?? NaN) - (at(sampler, run.t0)?.machine.busyS ?? NaN);
+    (sampler.at(lastClose)?.machine.busyS ?? NaN) - (sampler.at(run.t0)?.machine.busyS ?? NaN);
   const samplesInPhase = sampler.samples.filter((s) => s.t >= run.t0);
   const rssPoints = samplesInPhase
     .map((s) => [(s.t - run.t0) / 1000, s.byName.worker?.rssMb ?? NaN] as [number, number])
@@ -123,34 +106,10 @@ export function analyse(
   const peakRssInPhase = Math.max(...samplesInPhase.map((s) => s.byName.worker?.rssMb ?? 0));
 
   return {
-    timedOut: run.timedOut,
-    executions: ex.length,
-    completed: ex.length - run.failed,
-    failed: run.failed,
+    ...burst,
     stateRowsCompleted: wh.stateCompleted,
-    makespanS: round(phaseS, 2),
-    startPhaseS: round((run.startsDoneAt - run.t0) / 1000, 2),
-    executionsPerS: { sustained: round(thr.sustained), overall: round(thr.overall) },
-    // Unfinished executions (a run cut by BENCH_TIMEOUT_MS) count as in flight to the end.
-    peakInFlight: peakInFlight(
-      run.executions.map((e) => ({
-        startMs: e.startMs,
-        closeMs: Number.isFinite(e.closeMs) ? e.closeMs : Infinity,
-      })),
-    ),
-    startLatencyMs: r1(summarize(run.startLatencyMs)),
-    e2eMs: r1(summarize(ex.map((e) => e.closeMs - e.startMs))),
-    sampledHistories: hist.length,
-    apiMs: r1(summarize(hist.map((h) => h.apiMs))),
-    overheadMs: r1(summarize(hist.map((h) => h.overheadMs))),
     overheadVsNominalLatencyMs: r1(summarize(hist.map((h) => h.e2eMs - 3 * cfg.latencyMs))),
-    isolated: {
-      n: run.isolated.length,
-      e2eMs: r1(summarize(run.isolated.map((h) => h.e2eMs))),
-      apiMs: r1(summarize(run.isolated.map((h) => h.apiMs))),
-      overheadMs: r1(summarize(run.isolated.map((h) => h.overheadMs))),
-      profileMsPerExecution: profile(run.isolated),
-    },
+    isolated: { ...burst.isolated, profileMsPerExecution: profile(run.isolated) },
     profileMsPerExecution: profile(hist),
     historyPerExecution: {
       events: perExec('events'),
@@ -173,7 +132,7 @@ export function analyse(
         busyErrors: wstats.busyErrors ?? null,
         rowsPerStatement: round((wstats.rowsWritten ?? NaN) / (wstats.statements ?? NaN), 1),
         rowsPerOpen: round((wstats.rowsWritten ?? NaN) / (wstats.opens ?? NaN), 1),
-        note: 'whole worker process lifetime, warm-up included; rowsWritten counts rows after coalescing',
+        note: 'whole worker process lifetime, warm-up and guide shape included; rowsWritten counts rows after coalescing',
       },
     },
     dbt: {
@@ -187,6 +146,10 @@ export function analyse(
       modelRowsCompleted: wh.modelCompleted,
       lagS: lastOk ? round((lastOk.finishedMs - lastClose) / 1000, 2) : null,
       lagObservedS: run.modelFreshObservedAt ? round((run.modelFreshObservedAt - lastClose) / 1000, 2) : null,
+      /** The longest the model went without a refresh while executions completed (maxRefreshGapMs). */
+      maxGapS: round(maxRefreshGapMs(firstClose, lastClose, okRuns) / 1000, 2),
+      /** DBT_REFRESH_MAX_WAIT_MS of the worker: the refresh promise the gap is held against. */
+      maxWaitS: stack.refreshMaxWaitMs === null ? null : round(stack.refreshMaxWaitMs / 1000, 2),
     },
     worker: {
       peakRssMb: round(peakRss),
@@ -208,7 +171,7 @@ export function analyse(
     },
     timeline: {
       bucketS: 0.5,
-      completionsPerS: perSecond(run.t0, closes, 500).map((v) => round(v)),
+      completionsPerS: burst.values.completionsPerS,
       startsPerS: perSecond(
         run.t0,
         run.executions.map((e) => e.startMs),
@@ -219,10 +182,6 @@ export function analyse(
         round((r.startedMs - run.t0) / 1000, 2),
         round((r.finishedMs - run.t0) / 1000, 2),
       ]),
-    },
-    raw: {
-      e2eMs: ex.map((e) => e.closeMs - e.startMs),
-      overheadMs: hist.map((h) => h.overheadMs),
     },
   };
 }
@@ -261,21 +220,3 @@ export function analyseBlocking(b: BlockingResult, n: number) {
 export type Analysis = ReturnType<typeof analyse>;
 export type RawAnalysis = ReturnType<typeof analyseRaw>;
 export type BlockingAnalysis = ReturnType<typeof analyseBlocking>;
-
-export function ratios(a: Analysis, raw: RawAnalysis | null, blk: BlockingAnalysis | null) {
-  return {
-    /** Executions per second over the whole run (N / makespan), Temporal vs the raw loop. */
-    throughputVsRaw: raw ? round(a.executionsPerS.overall / raw.executionsPerS.overall, 4) : null,
-    /** Temporal's sustained rate vs the blocking executor's (extrapolated) rate. */
-    throughputVsBlocking: blk ? round(a.executionsPerS.sustained / blk.executionsPerS, 1) : null,
-    /** One execution alone: blocking executor's time (incl. its dbt run) / Temporal's end-to-end. */
-    blockingVsTemporalOneExecution: blk ? round(blk.perExecutionMs.p50 / a.isolated.e2eMs.p50, 1) : null,
-    /** Time for all N: blocking (extrapolated) / Temporal (measured). */
-    makespanBlockingVsTemporal: blk ? round(blk.extrapolatedSecondsForN / a.makespanS, 1) : null,
-    dbtInvocationsBlockingVsTemporal: blk
-      ? round(blk.dbtInvocationsForN / Math.max(1, a.dbt.invocations), 1)
-      : null,
-  };
-}
-
-export type Ratios = ReturnType<typeof ratios>;

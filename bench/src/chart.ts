@@ -1,7 +1,9 @@
 /**
- * A hand-written SVG chart (no dependencies): latency distribution (CDF, log time axis) and
- * throughput over time (completions and starts per second, worker RSS, dbt runs).
+ * A hand-written SVG chart (no dependencies): latency distribution (CDF, log time axis), throughput
+ * over time (completions and starts per second, worker RSS, dbt runs) and, below, the project's
+ * figures as ratios of their references with the targets (chart-bars.ts).
  */
+import { barsHeight, barsPanel, type Bar } from './chart-bars';
 
 export interface Series {
   label: string;
@@ -21,11 +23,14 @@ export interface ChartInput {
   rss: { points: [number, number][]; color: string; label: string };
   /** dbt runs: [start s, end s]. */
   dbtRuns: [number, number][];
+  /** Ratios of the references, with their targets. */
+  bars: Bar[];
 }
 
 const W = 1000;
-const H = 520;
-const PAD = { l: 64, r: 64, t: 86, b: 150 };
+const PAD = { l: 64, r: 64 };
+const PANEL_H = 300;
+const LEGEND_ROW = 16;
 
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 const f = (x: number) => (Math.round(x * 10) / 10).toString();
@@ -40,7 +45,7 @@ function niceMax(v: number): number {
 function legend(items: { label: string; color: string; dashed?: boolean }[], x: number, y: number): string {
   return items
     .map((s, i) => {
-      const yy = y + i * 16;
+      const yy = y + i * LEGEND_ROW;
       return (
         `<line x1="${x}" y1="${yy}" x2="${x + 22}" y2="${yy}" stroke="${s.color}" stroke-width="2.5"` +
         `${s.dashed ? ' stroke-dasharray="5 3"' : ''}/>` +
@@ -114,7 +119,7 @@ function throughputPanel(input: ChartInput, x0: number, y0: number, w: number, h
   out += `<polyline fill="none" stroke="${input.rss.color}" stroke-width="1.5" stroke-dasharray="2 2" points="${rssPts.join(' ')}"/>`;
   out += `<text x="${x0 - 44}" y="${y0 + h / 2}" font-size="11" transform="rotate(-90 ${x0 - 44} ${y0 + h / 2})" text-anchor="middle">executions / s</text>`;
   out += `<text x="${x0 + w + 44}" y="${y0 + h / 2}" font-size="11" fill="${input.rss.color}" transform="rotate(90 ${x0 + w + 44} ${y0 + h / 2})" text-anchor="middle">worker RSS (MB)</text>`;
-  out += `<text x="${x0 + w / 2}" y="${y0 + h + 34}" font-size="11" text-anchor="middle">seconds since the first start</text>`;
+  out += `<text x="${x0 + w / 2}" y="${y0 + h + 34}" font-size="11" text-anchor="middle">seconds since each run's first start</text>`;
   out += legend(
     [
       ...series,
@@ -129,7 +134,11 @@ function throughputPanel(input: ChartInput, x0: number, y0: number, w: number, h
 
 export function renderChart(input: ChartInput): string {
   const panelW = (W - PAD.l - PAD.r - 110) / 2;
-  const panelH = H - PAD.t - PAD.b;
+  const panelH = PANEL_H;
+  const top = 44 + input.subtitle.length * 15 + 30;
+  const legendRows = Math.max(input.latency.length, input.throughput.series.length + 2);
+  const barsTop = top + panelH + 56 + legendRows * LEGEND_ROW + 30;
+  const H = barsTop + barsHeight(input.bars) + 10;
   return [
     `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${H}" viewBox="0 0 ${W} ${H}" font-family="sans-serif">`,
     `<rect width="${W}" height="${H}" fill="white"/>`,
@@ -137,8 +146,9 @@ export function renderChart(input: ChartInput): string {
     ...input.subtitle.map(
       (line, i) => `<text x="${PAD.l}" y="${44 + i * 15}" font-size="11" fill="#555">${esc(line)}</text>`,
     ),
-    latencyPanel(input.latency, PAD.l, PAD.t, panelW, panelH),
-    throughputPanel(input, PAD.l + panelW + 110, PAD.t, panelW, panelH),
+    latencyPanel(input.latency, PAD.l, top, panelW, panelH),
+    throughputPanel(input, PAD.l + panelW + 110, top, panelW, panelH),
+    barsPanel(input.bars, PAD.l, barsTop, W - PAD.l - PAD.r),
     `</svg>`,
     '',
   ].join('\n');

@@ -1,7 +1,17 @@
-/** Benchmark settings, all from the environment (see bench/PERFORMANCE.md, "Reproduce"). */
+/** Benchmark settings, all from the environment (docs/configuration.md, "Benchmark"). */
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './env';
+
+/**
+ * What a run can do (BENCH_ONLY picks some, comma-separated; default all):
+ *  - ours: the project, N at once, then one at a time, and the model refresh;
+ *  - floor: the same for temporalFloor and temporalFloorLocal (plain Temporal, bench/floor);
+ *  - guide: the guide shape (3 polls 2 s apart, ready on the third), the project and its floor;
+ *  - raw, blocking: the plain async loop and the blocking executor (references.ts).
+ */
+export const BENCH_PARTS = ['ours', 'floor', 'guide', 'raw', 'blocking'] as const;
+export type BenchPart = (typeof BENCH_PARTS)[number];
 
 export interface BenchConfig {
   /** Measured executions (BENCH_N). */
@@ -16,8 +26,15 @@ export interface BenchConfig {
   isolatedN: number;
   /** Executions run by the blocking reference, extrapolated per execution (BENCH_BASELINE_N). */
   baselineN: number;
-  /** Run the two references (BENCH_REFERENCES=0 skips them: for quick iterations only). */
+  /**
+   * Run the references: the floors (also the guide shape's), the raw limit and the blocking executor
+   * (BENCH_REFERENCES=0 skips them all: for quick iterations only).
+   */
   references: boolean;
+  /** Parts of the run (BENCH_ONLY); references among them run only with `references`. */
+  parts: ReadonlySet<BenchPart>;
+  /** Executions of the guide shape, started at once (BENCH_GUIDE_N). */
+  guideN: number;
   /** Histories downloaded to split end-to-end time into API time and overhead (BENCH_HISTORY_SAMPLE). */
   historySample: number;
   /** Keep earlier results in bench/results (BENCH_KEEP=1). */
@@ -57,6 +74,23 @@ function flag(name: string, fallback: boolean): boolean {
   return raw === '1' || raw.toLowerCase() === 'true' || raw.toLowerCase() === 'yes';
 }
 
+function parts(): Set<BenchPart> {
+  const raw = process.env.BENCH_ONLY?.trim();
+  if (!raw) return new Set(BENCH_PARTS);
+  const picked = raw.split(',').map((p) => p.trim().toLowerCase());
+  for (const p of picked)
+    if (!(BENCH_PARTS as readonly string[]).includes(p))
+      throw new Error(`BENCH_ONLY: unknown part '${p}' (parts: ${BENCH_PARTS.join(', ')})`);
+  return new Set(picked as BenchPart[]);
+}
+
+/** Whether a run does `part`: picked by BENCH_ONLY and, for the references, not BENCH_REFERENCES=0. */
+export function runs(cfg: BenchConfig, part: BenchPart | 'guideFloor'): boolean {
+  if (part === 'guideFloor') return cfg.references && cfg.parts.has('guide');
+  const reference = part === 'floor' || part === 'raw' || part === 'blocking';
+  return cfg.parts.has(part) && (cfg.references || !reference);
+}
+
 export function loadBenchConfig(): BenchConfig {
   const n = int('BENCH_N', 1000, 1);
   return {
@@ -67,6 +101,8 @@ export function loadBenchConfig(): BenchConfig {
     baselineN: int('BENCH_BASELINE_N', 10, 1),
     isolatedN: int('BENCH_ISOLATED_N', 20),
     references: flag('BENCH_REFERENCES', true),
+    parts: parts(),
+    guideN: int('BENCH_GUIDE_N', 500, 1),
     historySample: int('BENCH_HISTORY_SAMPLE', 2000, 1),
     keep: flag('BENCH_KEEP', false),
     publish: flag('BENCH_PUBLISH', false),

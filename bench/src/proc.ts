@@ -147,4 +147,16 @@ export class Sampler {
     this.timer = null;
     this.sample();
   }
+
+  /** The sample at or just after `t` (or the last one). */
+  at(t: number) {
+    return this.samples.find((s) => s.t >= t) ?? this.samples.at(-1);
+  }
+
+  /** CPU seconds (or another counter) a process used between two times. */
+  delta(name: string, from: number, to: number, field: keyof ProcSample = 'cpuS'): number {
+    const a = this.at(from)?.byName[name];
+    const b = this.at(to)?.byName[name];
+    return a && b ? b[field] - a[field] : NaN;
+  }
 }

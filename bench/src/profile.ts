@@ -87,6 +87,29 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   };
 }
 
+/** Every profile the worker left (one per thread: main and workflow threads), summarised. */
+export function collectProfiles(
+  dir: string,
+  log: (msg: string) => void,
+): { files: string[]; summaries: ProfileSummary[] } {
+  const files: string[] = [];
+  const summaries: ProfileSummary[] = [];
+  if (!fs.existsSync(dir)) return { files, summaries };
+  for (const file of fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .sort()) {
+    files.push(path.join(dir, file));
+    const summary = summarizeProfile(path.join(dir, file));
+    summaries.push(summary);
+    log(
+      `worker CPU profile ${file} (${summary.totalS} s): ` +
+        summary.byArea.map((a) => `${a.area} ${Math.round(a.share * 100)}%`).join(', '),
+    );
+  }
+  return { files, summaries };
+}
+
 if (require.main === module) {
   const file = process.argv[2];
   if (!file) throw new Error('usage: node profile.js <file.cpuprofile>');

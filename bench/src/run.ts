@@ -1,75 +1,76 @@
 /**
- * `make bench`: throughput, orchestration overhead and freshness of the policy execution workflow on
- * its own local stack, against two references on the same simulator (see bench/PERFORMANCE.md).
+ * `make bench`: throughput, latency and freshness of the policy execution workflow on its own local
+ * stack, against references run in the same run on the same dev server and simulator latency: the
+ * floors (plain Temporal, bench/floor), the guide shape and its floor, the raw loop and the blocking
+ * executor (docs/performance.md). BENCH_ONLY picks parts, BENCH_REFERENCES=0 drops the references.
  *
- * This file orchestrates a run: starts the stack, runs the measured executions and the references,
- * reads what they left behind, then hands it to analyse.ts (the figures) and report.ts, which writes
- * bench/results/latest.json (every figure), latest.svg (chart) and latest.md (table).
+ * This file orchestrates a run: starts the stack, runs the parts in order (the project, then the
+ * guide shape on the project's worker; the floors on the floor's worker; the raw and blocking
+ * references without Temporal), reads what they left behind, then hands it to the analysis and
+ * report.ts, which writes bench/results/latest.json, latest.svg and latest.md.
  */
 import './env';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
-import { withDuckDb } from '../../src/warehouse/duckdb/connection';
-import {
-  analyse,
-  analyseBlocking,
-  analyseRaw,
-  ratios,
-  type RefreshLogRow,
-  type WarehouseReadout,
-} from './analyse';
-import { CORES, loadBenchConfig } from './config';
-import { summarizeProfile, type ProfileSummary } from './profile';
+import { analyse, analyseBlocking, analyseRaw, type Analysis } from './analyse';
+import type { ReferenceAnalysis } from './analyse-burst';
+import { CORES, loadBenchConfig, runs } from './config';
+import { runFloor, runGuideFloor } from './floors';
+import { runGuideOurs } from './guide';
 import { runOrchestrated } from './orchestrated';
 import { loadAverage, Sampler } from './proc';
+import { collectProfiles, type ProfileSummary } from './profile';
 import { runBlocking, runRaw, type BlockingResult, type RawResult } from './references';
 import { buildReport, printSummary, writeResults, type ReportInput } from './report';
 import { readWorkerStats, startStack, type Stack } from './stack';
+import { ratios, targets, type Compared } from './targets';
+import { readWarehouse } from './warehouse-readout';
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
-async function readWarehouse(stack: Stack, prefix: string): Promise<WarehouseReadout> {
-  return withDuckDb(
-    stack.warehousePath,
-    async (c) => {
-      const hasModel = await c.runAndReadAll(
-        `SELECT count(*) FROM information_schema.tables WHERE table_name = 'policy_execution_model'`,
-      );
-      const model =
-        Number(hasModel.getRows()[0]?.[0] ?? 0) === 0
-          ? null
-          : await c.runAndReadAll(
-              `SELECT count(*) FROM policy_execution_model WHERE execution_id LIKE ?::VARCHAR AND status = 'completed'`,
-              [`${prefix}%`],
-            );
-      const state = await c.runAndReadAll(
-        `SELECT count(*) FROM policy_execution_state WHERE execution_id LIKE ?::VARCHAR AND status = 'completed'`,
-        [`${prefix}%`],
-      );
-      const refresh = await c.runAndReadAll(
-        `SELECT refresh_id, epoch_ms(started_at), epoch_ms(finished_at), success, duration_ms, requests, model_rows
-           FROM policy_model_refresh_log ORDER BY started_at`,
-      );
-      return {
-        modelCompleted: Number(model?.getRows()[0]?.[0] ?? 0),
-        stateCompleted: Number(state.getRows()[0]?.[0] ?? 0),
-        refreshLog: refresh.getRows().map(
-          (r): RefreshLogRow => ({
-            refreshId: String(r[0]),
-            startedMs: Number(r[1]),
-            finishedMs: Number(r[2]),
-            success: r[3] === true,
-            durationMs: Number(r[4]),
-            requests: Number(r[5]),
-            modelRows: r[6] === null ? null : Number(r[6]),
-          }),
-        ),
-      };
-    },
-    { readOnly: true, transaction: false },
-  );
+const figure = (r: ReferenceAnalysis) =>
+  `${r.executionsPerS.sustained} executions/s sustained, wall ${r.makespanS} s, e2e p50 ${r.e2eMs.p50} ms` +
+  (r.isolated.n ? `, one alone p50 ${r.isolated.e2eMs.p50} ms` : '');
+
+/** The project's part: N at once, one at a time, the model; then the guide shape on the same worker. */
+async function runOurs(client: Client, stack: Stack, cfg: ReturnType<typeof loadBenchConfig>) {
+  const worker = await stack.startWorker();
+  log(`project's worker pid ${worker.pid}`);
+  let analysis: Analysis | null = null;
+  let guide: ReferenceAnalysis | null = null;
+  let profile: { files: string[]; summaries: ProfileSummary[] } = { files: [], summaries: [] };
+  let run: Awaited<ReturnType<typeof runOrchestrated>> | null = null;
+  const sampler = new Sampler({
+    worker: worker.pid,
+    temporal: stack.temporal.process.pid ?? 0,
+    simulator: stack.simulator.pid,
+    runner: process.pid,
+  });
+  if (runs(cfg, 'ours')) {
+    log(`the project: warm-up ${cfg.warmup}, then ${cfg.n} executions at once`);
+    run = await runOrchestrated(client, stack, cfg, { beforeMeasured: () => sampler.start(250) });
+    sampler.stop();
+    log(
+      `all closed after ${((run.allClosedObservedAt - run.t0) / 1000).toFixed(1)} s; model fresh ` +
+        (run.modelFreshObservedAt
+          ? `after ${((run.modelFreshObservedAt - run.t0) / 1000).toFixed(1)} s`
+          : 'NOT observed'),
+    );
+  }
+  if (runs(cfg, 'guide')) {
+    log(`guide shape, the project: ${cfg.guideN} at once`);
+    guide = await runGuideOurs(client, stack, cfg);
+    log(`guide shape, the project: ${figure(guide)}`);
+  }
+  await stack.stopWorker();
+  if (run) {
+    if (cfg.profile) profile = collectProfiles(stack.profileDir, log);
+    const wh = await readWarehouse(stack.warehousePath, `bench-${stack.tag}-m-`);
+    analysis = analyse(cfg, stack, run, sampler, wh, readWorkerStats(stack.workerStatsFile));
+  }
+  return { analysis, guide, profile };
 }
 
 async function main(): Promise<void> {
@@ -82,7 +83,8 @@ async function main(): Promise<void> {
     .replace(/^policy-bench-/, '')
     .toLowerCase();
   log(
-    `N=${cfg.n} latency=${cfg.latencyMs} ms, ${CORES} cores, load ${loadStart.join(' ')}; temp dir ${tmpDir}`,
+    `N=${cfg.n} guide N=${cfg.guideN} latency=${cfg.latencyMs} ms, parts ${[...cfg.parts].join(',')}` +
+      `${cfg.references ? '' : ' (references off)'}, ${CORES} cores, load ${loadStart.join(' ')}; temp dir ${tmpDir}`,
   );
 
   let stack: Stack | null = null;
@@ -104,81 +106,90 @@ async function main(): Promise<void> {
   try {
     stack = await startStack(cfg, tmpDir, tag);
     log(
-      `stack up: temporal ${stack.temporal.address} (pid ${stack.temporal.process.pid}), simulator pid ${stack.simulator.pid}, worker pid ${stack.worker.pid}`,
+      `stack up: temporal ${stack.temporal.address} (pid ${stack.temporal.process.pid}), simulator pid ${stack.simulator.pid}`,
     );
     connection = await Connection.connect({ address: stack.temporal.address });
     const client = new Client({ connection, namespace: 'default' });
-    const sampler = new Sampler({
-      worker: stack.worker.pid,
-      temporal: stack.temporal.process.pid ?? 0,
-      simulator: stack.simulator.pid,
-      runner: process.pid,
-    });
 
-    log(`warm-up ${cfg.warmup}, then ${cfg.n} executions`);
-    const run = await runOrchestrated(client, stack, cfg, { beforeMeasured: () => sampler.start(250) });
-    sampler.stop();
-    log(
-      `all closed after ${((run.allClosedObservedAt - run.t0) / 1000).toFixed(1)} s; model fresh ` +
-        (run.modelFreshObservedAt
-          ? `after ${((run.modelFreshObservedAt - run.t0) / 1000).toFixed(1)} s`
-          : 'NOT observed'),
-    );
-    await connection.close();
-    connection = null;
-    await stack.stopWorker();
-    const workerStats = readWorkerStats(stack.workerStatsFile);
-    // One profile per thread: the main thread and the workflow thread(s).
-    const workerProfile: ProfileSummary[] = [];
-    const profileFiles: string[] = [];
-    if (cfg.profile && fs.existsSync(stack.profileDir)) {
-      for (const file of fs
-        .readdirSync(stack.profileDir)
-        .filter((f) => f.endsWith('.cpuprofile'))
-        .sort()) {
-        profileFiles.push(path.join(stack.profileDir, file));
-        const summary = summarizeProfile(path.join(stack.profileDir, file));
-        workerProfile.push(summary);
-        log(
-          `worker CPU profile ${file} (${summary.totalS} s): ` +
-            summary.byArea.map((a) => `${a.area} ${Math.round(a.share * 100)}%`).join(', '),
-        );
+    const ours =
+      runs(cfg, 'ours') || runs(cfg, 'guide')
+        ? await runOurs(client, stack, cfg)
+        : { analysis: null, guide: null, profile: { files: [], summaries: [] } };
+
+    const floors: Pick<Compared, 'temporalFloor' | 'temporalFloorLocal'> & {
+      guide: ReferenceAnalysis | null;
+    } = {
+      temporalFloor: null,
+      temporalFloorLocal: null,
+      guide: null,
+    };
+    if (runs(cfg, 'floor')) {
+      for (const kind of ['temporalFloor', 'temporalFloorLocal'] as const) {
+        log(`${kind}: warm-up ${cfg.warmup}, then ${cfg.n} executions at once`);
+        floors[kind] = await runFloor(client, stack, cfg, kind);
+        log(`${kind}: ${figure(floors[kind])}`);
       }
     }
-    const wh = await readWarehouse(stack, `bench-${tag}-m-`);
-    const a = analyse(cfg, stack, run, sampler, wh, workerStats);
+    if (runs(cfg, 'guideFloor')) {
+      log(`guide shape, its floor: ${cfg.guideN} at once`);
+      floors.guide = await runGuideFloor(client, stack, cfg);
+      log(`guide shape, its floor: ${figure(floors.guide)}`);
+    }
+    await stack.stopFloorWorker();
+    await connection.close();
+    connection = null;
 
     let raw: RawResult | null = null;
     let blocking: BlockingResult | null = null;
-    if (cfg.references) {
-      log(`reference 1: raw limit, ${cfg.n} executions by a plain async loop`);
+    if (runs(cfg, 'raw')) {
+      log(`raw limit: ${cfg.n} executions by a plain async loop`);
       raw = await runRaw(cfg, stack.simulatorUrl, tag);
-      log(`reference 2: blocking executor, ${cfg.baselineN} executions (one dbt run each)`);
+    }
+    if (runs(cfg, 'blocking')) {
+      log(`blocking executor: ${cfg.baselineN} executions (one dbt run each)`);
       blocking = await runBlocking(cfg, stack.simulatorUrl, tag, tmpDir);
     }
     await stack.stop();
     stack = null;
 
-    const rawA = raw ? analyseRaw(raw, cfg.latencyMs) : null;
-    const blkA = blocking ? analyseBlocking(blocking, cfg.n) : null;
+    const a = ours.analysis;
+    const compared: Compared = {
+      n: cfg.n,
+      ours: a,
+      temporalFloor: floors.temporalFloor,
+      temporalFloorLocal: floors.temporalFloorLocal,
+      guide: { temporal: ours.guide, floor: floors.guide },
+      raw: raw ? analyseRaw(raw, cfg.latencyMs) : null,
+      blocking: blocking ? analyseBlocking(blocking, cfg.n) : null,
+    };
+    const rat = ratios(compared);
     const input: ReportInput = {
       cfg,
       startedAt,
       load: { start: loadStart, end: loadAverage() },
       analysis: a,
-      rawLimit: rawA,
-      blocking: blkA,
-      ratios: ratios(a, rawA, blkA),
-      workerProfile,
-      timings: { isolatedOverheadMs: run.isolated.map((h) => h.overheadMs), raw, blocking },
+      temporalFloor: compared.temporalFloor,
+      temporalFloorLocal: compared.temporalFloorLocal,
+      guide: compared.guide,
+      rawLimit: compared.raw,
+      blocking: compared.blocking,
+      ratios: rat,
+      targets: targets(compared, rat),
+      workerProfile: ours.profile.summaries,
+      timings: { raw, blocking },
     };
     const report = buildReport(input);
-    writeResults(cfg, report, profileFiles);
+    writeResults(cfg, report, ours.profile.files);
     printSummary(input, report);
-    if (a.timedOut || a.failed > 0 || a.dbt.modelRowsCompleted < cfg.n) {
+    const incomplete = [a, floors.temporalFloor, floors.temporalFloorLocal, ours.guide, floors.guide].filter(
+      (b) => b && (b.timedOut || b.failed > 0),
+    );
+    if (incomplete.length > 0 || (a && a.dbt.modelRowsCompleted < cfg.n)) {
       console.error(
-        `WARNING: ${a.executions} of ${cfg.n} finished${a.timedOut ? ' before the timeout' : ''}, ${a.failed} failed; ` +
-          `the model shows ${a.dbt.modelRowsCompleted} of ${cfg.n}`,
+        `WARNING: ${incomplete.length} part(s) timed out or had failures` +
+          (a
+            ? `; the project: ${a.executions} of ${cfg.n} finished, ${a.failed} failed, the model shows ${a.dbt.modelRowsCompleted}`
+            : ''),
       );
       process.exitCode = 1;
     }

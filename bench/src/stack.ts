@@ -1,10 +1,13 @@
 /**
  * The benchmark's own stack: a Temporal dev server on free ports with a throw-away database file, the
- * policy API simulator and the worker as separate processes (so /proc can measure each), a DuckDB
- * file and dbt work directory in a temp dir. Every process is started here and stopped by its pid.
+ * policy API simulator, and the workers as separate processes (so /proc can measure each): the
+ * project's worker (src/worker.ts) and the floor's (bench/floor/worker.ts), each on its own task
+ * queue, started when a part needs it; a DuckDB file and dbt work directory in a temp dir. Every
+ * process is started here and stopped by its pid.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { loadWorkerConfig } from '../../src/config';
 import { freePort, startDevServer, type DevServer } from '../../devtools/temporal/dev-server';
 import type { BenchConfig } from './config';
 import { startProcess, type Managed } from './proc';
@@ -15,16 +18,25 @@ export interface Stack {
   temporal: DevServer;
   simulator: Managed;
   simulatorUrl: string;
-  worker: Managed;
+  /** The project's worker, while started. */
+  worker: Managed | null;
   taskQueue: string;
+  /** The floor's worker, while started. */
+  floorWorker: Managed | null;
+  floorTaskQueue: string;
   refreshWorkflowId: string;
+  /** DBT_REFRESH_MAX_WAIT_MS as the project's worker reads it. */
+  refreshMaxWaitMs: number | null;
   warehousePath: string;
   workerStatsFile: string;
   /** Where the worker's CPU profile goes with BENCH_PROFILE=1. */
   profileDir: string;
-  /** The worker's env settings that tune it (WORKER_*), as passed. */
+  /** The workers' env settings that tune them (WORKER_*), as passed. */
   workerTuning: Record<string, string>;
+  startWorker(): Promise<Managed>;
   stopWorker(): Promise<void>;
+  startFloorWorker(): Promise<Managed>;
+  stopFloorWorker(): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -61,6 +73,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     const simulatorUrl = `http://127.0.0.1:${simPort}`;
 
     const taskQueue = `bench-${tag}`;
+    const floorTaskQueue = `bench-floor-${tag}`;
     const refreshWorkflowId = `bench-refresh-${tag}`;
     const warehousePath = path.join(tmpDir, 'warehouse.duckdb');
     const workerStatsFile = path.join(tmpDir, 'worker-stats.json');
@@ -70,55 +83,84 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       ),
     );
     const profileDir = path.join(tmpDir, 'profile');
-    const nodeArgs = cfg.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    const worker = startProcess(
-      'worker',
-      process.execPath,
-      [...nodeArgs, path.join(cfg.buildDir, 'src', 'worker.js')],
-      {
-        cwd: cfg.repoRoot,
-        env: {
-          ...process.env,
-          TEMPORAL_ADDRESS: temporal.address,
-          TEMPORAL_NAMESPACE: 'default',
-          POLICY_API_URL: simulatorUrl,
-          POLICY_TASK_QUEUE: taskQueue,
-          WAREHOUSE_PATH: warehousePath,
-          DBT_REFRESH: 'on',
-          DBT_REFRESH_WORKFLOW_ID: refreshWorkflowId,
-          DBT_WORK_DIR: path.join(tmpDir, 'dbt-worker'),
-          DBT_PROJECT_DIR: path.join(cfg.repoRoot, 'dbt'),
-          DBT_BIN: process.env.DBT_BIN || path.join(cfg.repoRoot, '.venv', 'bin', 'dbt'),
-          DISPATCH_INTERVAL_MS: '0',
-          WORKER_STATS_FILE: workerStatsFile,
-        },
-        logFile: path.join(tmpDir, 'worker.log'),
-      },
-    );
-    started.push(worker);
-    await worker.waitFor(/worker ready/, 120_000);
+    const workerEnv: NodeJS.ProcessEnv = {
+      ...process.env,
+      TEMPORAL_ADDRESS: temporal.address,
+      TEMPORAL_NAMESPACE: 'default',
+      POLICY_API_URL: simulatorUrl,
+      POLICY_TASK_QUEUE: taskQueue,
+      WAREHOUSE_PATH: warehousePath,
+      DBT_REFRESH: 'on',
+      DBT_REFRESH_WORKFLOW_ID: refreshWorkflowId,
+      DBT_WORK_DIR: path.join(tmpDir, 'dbt-worker'),
+      DBT_PROJECT_DIR: path.join(cfg.repoRoot, 'dbt'),
+      DBT_BIN: process.env.DBT_BIN || path.join(cfg.repoRoot, '.venv', 'bin', 'dbt'),
+      DISPATCH_INTERVAL_MS: '0',
+      WORKER_STATS_FILE: workerStatsFile,
+    };
 
-    let workerStopped = false;
-    return {
+    /** A worker process, started like the project's: same Node, the bench's env plus its own. */
+    const startWorkerProcess = async (name: string, script: string, env: NodeJS.ProcessEnv) => {
+      const nodeArgs = cfg.profile && name === 'worker' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const proc = startProcess(name, process.execPath, [...nodeArgs, script], {
+        cwd: cfg.repoRoot,
+        env,
+        logFile: path.join(tmpDir, `${name}.log`),
+      });
+      started.push(proc);
+      await proc.waitFor(/worker ready/, 120_000);
+      return proc;
+    };
+
+    const stack: Stack = {
       tmpDir,
       tag,
       temporal,
       simulator,
       simulatorUrl,
-      worker,
+      worker: null,
       taskQueue,
+      floorWorker: null,
+      floorTaskQueue,
       refreshWorkflowId,
+      refreshMaxWaitMs: loadWorkerConfig(workerEnv).dbt?.maxWaitMs ?? null,
       warehousePath,
       workerStatsFile,
       profileDir,
       workerTuning,
+      async startWorker() {
+        stack.worker ??= await startWorkerProcess(
+          'worker',
+          path.join(cfg.buildDir, 'src', 'worker.js'),
+          workerEnv,
+        );
+        return stack.worker;
+      },
       async stopWorker() {
-        if (workerStopped) return;
-        workerStopped = true;
-        await worker.stop(30_000);
+        await stack.worker?.stop(30_000);
+        stack.worker = null;
+      },
+      async startFloorWorker() {
+        stack.floorWorker ??= await startWorkerProcess(
+          'floor-worker',
+          path.join(cfg.buildDir, 'bench', 'floor', 'worker.js'),
+          {
+            ...process.env,
+            TEMPORAL_ADDRESS: temporal.address,
+            TEMPORAL_NAMESPACE: 'default',
+            FLOOR_TASK_QUEUE: floorTaskQueue,
+            FLOOR_LATENCY_MS: String(cfg.latencyMs),
+          },
+        );
+        return stack.floorWorker;
+      },
+      async stopFloorWorker() {
+        await stack.floorWorker?.stop(30_000);
+        stack.floorWorker = null;
       },
       stop: stopAll,
     };
+    return stack;
   } catch (err) {
     await stopAll();
     throw err;
