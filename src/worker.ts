@@ -1,6 +1,6 @@
 /**
  * The worker process: polls task queue `policy-execution`, runs policyExecution workflows and their
- * activities. Configuration comes from the environment (see README, "Configuration"); Temporal
+ * activities. Configuration comes from the environment (docs/configuration.md); Temporal
  * connection settings from @temporalio/envconfig (TEMPORAL_ADDRESS, TEMPORAL_NAMESPACE, TEMPORAL_API_KEY,
  * TLS settings or a config profile). SIGINT / SIGTERM shut it down gracefully.
  */
@@ -24,7 +24,7 @@ export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js'
  * How the workflow code is bundled (by `make build`, the benchmark and the fallback below). The input
  * rules (zod schemas, stateless) are preloaded: shared by every workflow in the reusable V8 context
  * instead of being rebuilt for each one, which measured ~0.4 MB less worker memory per cached
- * workflow (bench/PERFORMANCE.md).
+ * workflow (docs/performance.md).
  */
 export function workflowBundlerOptions(): { workflowsPath: string; preloadModules: string[] } {
   return {
