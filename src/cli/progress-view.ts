@@ -20,9 +20,9 @@ export function formatRate(perSec: number | null): string {
   return `${perSec < 10 ? perSec.toFixed(1) : Math.round(perSec)}/s`;
 }
 
-/** The counts, e.g. `started 120  already started 0  completed 80  failed 2`. */
-export function formatCounts(p: BulkProgress): string {
-  const parts = [`started ${p.started}`, `already started ${p.alreadyStarted}`];
+/** The counts, e.g. `started 120  already started 0  completed 80  failed 2` (`already 0` when compact). */
+export function formatCounts(p: BulkProgress, compact = false): string {
+  const parts = [`started ${p.started}`, `${compact ? 'already' : 'already started'} ${p.alreadyStarted}`];
   if (p.waiting) parts.push(`completed ${p.completed}`, `failed ${p.failed}`);
   if (p.startFailed > 0) parts.push(`could not start ${p.startFailed}`);
   return parts.join('  ');
@@ -33,12 +33,17 @@ export function formatBar(fraction: number, width: number): string {
   return `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}]`;
 }
 
-/** The terminal line: bar, done/total, counts, rate, ETA; cut to the terminal's width. */
+/**
+ * The terminal line: bar, done/total, counts, rate, ETA, narrower than the terminal (the bar shrinks
+ * to 10, then goes; only then is the line cut).
+ */
 export function ttyLine(p: BulkProgress, columns = 100): string {
   const fraction = p.total === 0 ? 1 : p.done / p.total;
-  const tail = `${p.done}/${p.total}  ${formatCounts(p)}  ${formatRate(p.ratePerSec)}  ETA ${formatDuration(p.etaMs)}`;
-  const barWidth = Math.max(10, Math.min(30, columns - tail.length - 2));
-  const line = `${formatBar(fraction, barWidth)} ${tail}`;
+  const tail =
+    `${p.done}/${p.total}  ${formatCounts(p, true)}  ` +
+    `${formatRate(p.ratePerSec)}  ETA ${formatDuration(p.etaMs)}`;
+  const barWidth = Math.min(30, columns - tail.length - 4);
+  const line = barWidth >= 10 ? `${formatBar(fraction, barWidth)} ${tail}` : tail;
   return line.length < columns ? line : line.slice(0, Math.max(0, columns - 1));
 }
 
@@ -71,7 +76,8 @@ export function createProgressView(
   const every = out.isTTY ? (opts.redrawEveryMs ?? 100) : (opts.plainEveryMs ?? 5000);
   let last = -Infinity;
   const draw = (p: BulkProgress) => {
-    if (out.isTTY) out.write(`\r${ttyLine(p, out.columns ?? 100)}\x1b[K`);
+    // A terminal of unknown size (columns 0, e.g. a pty nobody sized) is drawn 100 wide.
+    if (out.isTTY) out.write(`\r${ttyLine(p, out.columns || 100)}\x1b[K`);
     else out.write(`${plainLine(p)}\n`);
   };
   return {
