@@ -89,6 +89,18 @@ module.exports = {
       },
     },
     {
+      name: 'client-library-stands-on-the-rules',
+      comment:
+        'src/client/ is the client library (start, bulk start, read state): it builds on the pure rules ' +
+        'and the contracts only, never on the worker, the warehouse or the CLI.',
+      severity: 'error',
+      from: { path: '^src/client/' },
+      to: {
+        path: '^src/',
+        pathNot: ['^src/client/', '^src/policy/', '^src/contracts\\.ts$'],
+      },
+    },
+    {
       name: 'workflows-no-node-builtins',
       severity: 'error',
       from: { path: '^src/(workflows|policy)/|^src/contracts\\.ts$' },

@@ -128,3 +128,19 @@
   where table_schema = upper({{ sql_str(relation.schema) }})
     and table_name = upper({{ sql_str(relation.identifier) }})
 {%- endmacro %}
+
+
+{#- A query returning every row of `relation` as one JSON object text per row (column `policy_row`). -#}
+{% macro policy_rows_sql(relation) -%}
+  {{ return(adapter.dispatch('policy_rows_sql', 'policy_execution')(relation)) }}
+{%- endmacro %}
+
+{#- DuckDB: the row as a struct; JSON columns stay JSON, NULLs are null. -#}
+{% macro default__policy_rows_sql(relation) -%}
+  select to_json(policy_rows) as policy_row from {{ relation }} as policy_rows
+{%- endmacro %}
+
+{#- Snowflake: object_construct(*) leaves NULLs out; keys are the (upper-case) column names. -#}
+{% macro snowflake__policy_rows_sql(relation) -%}
+  select to_json(object_construct(*)) as policy_row from {{ relation }}
+{%- endmacro %}

@@ -8,6 +8,8 @@
 
     dbt run-operation run_policy_workflow                         # the guide's sample policy
     dbt run-operation run_policy_workflow --args '{policy: {policy_name: p1, policy_type: security, ...}, options: {maxPolls: 5}}'
+    dbt run-operation run_policy_workflow --args '{from_model: my_policies}'          # one per row
+    dbt run-operation run_policy_workflow --args '{from_source: {source: raw, table: policies}, wait: true}'
 
     {% do policy_execution({"policy_name": "custom_policy", ...}) %}   # from another macro / hook
     {% set request_id = policy_execution({...}, options={...}) %}
@@ -33,10 +35,28 @@
 {% endmacro %}
 
 
-{#- run-operation entry point: queue one execution (the sample policy unless `policy` is given). -#}
-{% macro run_policy_workflow(policy=none, options=none) %}
+{#-
+  run-operation entry point. Queues one execution: the sample policy, or `policy`; or, with
+  `from_model` / `from_source`, one per row of that model or source (queue_policy_rows.sql: stable
+  request ids, so running it again queues nothing new; `id_prefix` starts a new series). `options`
+  apply to every execution. With `wait: true` it then follows them until every one has ended and
+  fails when any failed (wait_for_executions.sql; at most `wait_timeout_seconds`, checking every
+  `check_every_seconds`).
+-#}
+{% macro run_policy_workflow(policy=none, options=none, from_model=none, from_source=none, wait=false,
+                             id_prefix='dbt-req', wait_timeout_seconds=3600, check_every_seconds=5) %}
   {%- if execute -%}
-    {%- do policy_execution(policy if policy is not none else sample_policy(), options) -%}
+    {%- if options is string -%}
+      {%- set options = fromjson(options) -%}
+    {%- endif -%}
+    {%- if from_model is not none or from_source is not none -%}
+      {%- set request_ids = queue_policy_rows(policy_rows_relation(from_model, from_source), options, id_prefix) -%}
+    {%- else -%}
+      {%- set request_ids = [policy_execution(policy if policy is not none else sample_policy(), options)] -%}
+    {%- endif -%}
+    {%- if wait -%}
+      {%- do wait_for_executions(request_ids, wait_timeout_seconds, check_every_seconds) -%}
+    {%- endif -%}
   {%- endif -%}
 {% endmacro %}
 

@@ -1,6 +1,7 @@
 /**
  * policy-execution CLI:
  *   start --policy FILE [--wait] [--id ID [--rerun]] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
+ *   start --policies FILE.jsonl|DIR [--wait] [--concurrency N] [--id-prefix P] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
  *   status ID [--source warehouse|temporal]
  *   schedule create --id ID --policy FILE (--every DURATION | --cron EXPR) [--max-polls N] [--poll-interval-ms MS]
  *   schedule list
@@ -15,6 +16,10 @@ import { status } from './status';
 
 const USAGE = `usage:
   policy-execution start --policy FILE [--wait] [--id ID [--rerun]] [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
+  policy-execution start --policies FILE.jsonl|DIR [--wait] [--concurrency N (20)] [--id-prefix P (bulk)]
+                         [--max-polls N] [--poll-interval-ms MS] [--no-refresh]
+      one execution per line (JSON Lines) or per *.json file: a policy, or {"id"?, "policy", "options"?};
+      ids derived from each input, so running the same input again starts nothing new
   policy-execution status ID [--source warehouse|temporal]
   policy-execution schedule create --id ID --policy FILE (--every DURATION | --cron EXPR) [--max-polls N] [--poll-interval-ms MS]
   policy-execution schedule list

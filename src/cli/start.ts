@@ -1,41 +1,17 @@
 /**
  * `policy-execution start`: start one execution (optionally waiting for it, printing every
- * transition). An execution id is not reused unless asked for (`--rerun`).
+ * transition). An execution id is not reused unless asked for (`--rerun`). With `--policies`,
+ * many executions (start-bulk.ts).
  */
 import { parseArgs } from 'node:util';
-import { WorkflowExecutionAlreadyStartedError, WorkflowFailedError, type Client } from '@temporalio/client';
+import { WorkflowFailedError } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
+import { startExecution } from '../client';
 import { loadWorkerConfig } from '../config';
-import { TASK_QUEUE, WORKFLOW_TYPE } from '../contracts';
 import type { StateRow } from '../policy';
 import { connect, optionsFromFlags, readPolicyFile, uiLink, UsageError } from './common';
 import { formatRow, formatStep } from './format';
-
-/** Why a start with `workflowId` was refused: it is running, or it already ran. */
-async function reusedIdError(client: Client, workflowId: string): Promise<Error> {
-  let last: string;
-  try {
-    const d = await client.workflow.getHandle(workflowId).describe();
-    if (d.status.name === 'RUNNING') {
-      return new Error(
-        `execution '${workflowId}' is already running (run ${d.runId}); follow it with: status ${workflowId}`,
-      );
-    }
-    last = `its last run ${d.runId} ended ${d.status.name.toLowerCase()}${d.closeTime ? ` at ${d.closeTime.toISOString()}` : ''}`;
-  } catch {
-    last = 'it already ran';
-  }
-  return new Error(
-    `execution '${workflowId}' was already started (${last}); an execution id is not reused.\n` +
-      `  pick another --id, or pass --rerun to run it again as a new run of the same execution ` +
-      `(new idempotency keys; its state row then shows the new run)`,
-  );
-}
-
-function newWorkflowId(): string {
-  const stamp = new Date().toISOString().replace(/[-:]/g, '').replace(/\..*$/, '').replace('T', '-');
-  return `policy-exec-${stamp}-${Math.random().toString(36).slice(2, 8)}`;
-}
+import { startBulk } from './start-bulk';
 
 export async function start(argv: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -48,29 +24,30 @@ export async function start(argv: string[]): Promise<number> {
       'poll-interval-ms': { type: 'string' },
       'no-refresh': { type: 'boolean' },
       rerun: { type: 'boolean', default: false },
+      policies: { type: 'string' },
+      concurrency: { type: 'string' },
+      'id-prefix': { type: 'string' },
     },
   });
+  if (values.policies !== undefined) return startBulk({ ...values, policies: values.policies });
+  if (values.concurrency !== undefined || values['id-prefix'] !== undefined)
+    throw new UsageError('--concurrency and --id-prefix go with --policies');
   const policy = readPolicyFile(values.policy);
   const options = optionsFromFlags(values);
   if (values.rerun && !values.id) throw new UsageError('--rerun needs --id (the execution to run again)');
-  const workflowId = values.id ?? newWorkflowId();
   const { client, namespace, close } = await connect();
   try {
-    let handle;
-    try {
-      handle = await client.workflow.start(WORKFLOW_TYPE, {
-        taskQueue: loadWorkerConfig().taskQueue ?? TASK_QUEUE,
-        workflowId,
-        args: [policy, options],
-        // An execution id names one execution: reusing it is refused unless asked for (--rerun).
-        workflowIdReusePolicy: values.rerun
-          ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
-          : WorkflowIdReusePolicy.REJECT_DUPLICATE,
-      });
-    } catch (err) {
-      if (err instanceof WorkflowExecutionAlreadyStartedError) throw await reusedIdError(client, workflowId);
-      throw err;
-    }
+    const handle = await startExecution(client, {
+      policy,
+      options,
+      id: values.id,
+      taskQueue: loadWorkerConfig().taskQueue,
+      // An execution id names one execution: reusing it is refused unless asked for (--rerun).
+      reusePolicy: values.rerun
+        ? WorkflowIdReusePolicy.ALLOW_DUPLICATE
+        : WorkflowIdReusePolicy.REJECT_DUPLICATE,
+    });
+    const workflowId = handle.workflowId;
     console.log(`started workflow ${workflowId} (run ${handle.firstExecutionRunId})`);
     console.log(`Web UI: ${uiLink(namespace, workflowId)}`);
     if (!values.wait) return 0;

@@ -1,6 +1,7 @@
 /** `policy-execution status ID`: an execution's state row, from the warehouse or from Temporal. */
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
+import { readState } from '../client';
 import { loadWorkerConfig } from '../config';
 import type { StateRow } from '../policy';
 import { DuckDbWarehouse } from '../warehouse/duckdb/warehouse';
@@ -35,7 +36,7 @@ export async function status(argv: string[]): Promise<number> {
   } else {
     const { client, close } = await connect();
     try {
-      row = await client.workflow.getHandle(id).query<StateRow>('state');
+      row = await readState(client, id);
     } catch (err) {
       if (err instanceof WorkflowNotFoundError) {
         console.error(`no workflow '${id}'`);
