@@ -6,7 +6,7 @@
 import type { Bar } from './chart-bars';
 import type { ChartInput, Series } from './chart';
 import { CORES } from './config';
-import type { ReportInput } from './report';
+import type { ReportInput } from './report-input';
 import { round } from './stats';
 import { targetLimit, targetValue } from './table';
 

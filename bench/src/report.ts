@@ -7,19 +7,14 @@ import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { Analysis, BlockingAnalysis, RawAnalysis } from './analyse';
 import type { ReferenceAnalysis } from './analyse-burst';
 import { chartInput } from './chart-input';
 import { renderChart } from './chart';
 import { CORES, type BenchConfig } from './config';
 import { GUIDE_SHAPE } from './guide';
-import type { ProfileSummary } from './profile';
-import type { BlockingResult, RawResult } from './references';
 import { round } from './stats';
 import { table } from './table';
-import type { Ratios, Target } from './targets';
-
-type Load = { start: number[]; end: number[] };
+import type { ReportInput } from './report-input';
 
 /** What the figures were measured with: runtimes, libraries, dbt and the commit. */
 function versions(cfg: BenchConfig) {
@@ -54,24 +49,6 @@ function versions(cfg: BenchConfig) {
     gitCommit: cmd('git', ['rev-parse', '--short', 'HEAD']).trim() || null,
     gitDirtyFiles: cmd('git', ['status', '--porcelain']).split('\n').filter(Boolean).length,
   };
-}
-
-export interface ReportInput {
-  cfg: BenchConfig;
-  startedAt: Date;
-  load: Load;
-  /** The project's run (null when BENCH_ONLY left it out). */
-  analysis: Analysis | null;
-  temporalFloor: ReferenceAnalysis | null;
-  temporalFloorLocal: ReferenceAnalysis | null;
-  guide: { temporal: ReferenceAnalysis | null; floor: ReferenceAnalysis | null };
-  rawLimit: RawAnalysis | null;
-  blocking: BlockingAnalysis | null;
-  ratios: Ratios;
-  targets: Target[];
-  workerProfile: ProfileSummary[];
-  /** The references' per-execution timings the chart draws. */
-  timings: { raw: RawResult | null; blocking: BlockingResult | null };
 }
 
 export interface Report {

@@ -4,7 +4,7 @@
  * and the blocking executor. Pure.
  */
 import type { ReferenceAnalysis } from './analyse-burst';
-import type { ReportInput } from './report';
+import type { ReportInput } from './report-input';
 import { CORES } from './config';
 import { GUIDE_SHAPE } from './guide';
 import { round } from './stats';

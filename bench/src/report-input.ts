@@ -1,0 +1,27 @@
+/** What a report is made from: every figure of one run (the input of report.ts, table.ts, chart-input.ts). */
+import type { Analysis, BlockingAnalysis, RawAnalysis } from './analyse';
+import type { ReferenceAnalysis } from './analyse-burst';
+import type { BenchConfig } from './config';
+import type { ProfileSummary } from './profile';
+import type { BlockingResult, RawResult } from './references';
+import type { Ratios, Target } from './targets';
+
+type Load = { start: number[]; end: number[] };
+
+export interface ReportInput {
+  cfg: BenchConfig;
+  startedAt: Date;
+  load: Load;
+  /** The project's run (null when BENCH_ONLY left it out). */
+  analysis: Analysis | null;
+  temporalFloor: ReferenceAnalysis | null;
+  temporalFloorLocal: ReferenceAnalysis | null;
+  guide: { temporal: ReferenceAnalysis | null; floor: ReferenceAnalysis | null };
+  rawLimit: RawAnalysis | null;
+  blocking: BlockingAnalysis | null;
+  ratios: Ratios;
+  targets: Target[];
+  workerProfile: ProfileSummary[];
+  /** The references' per-execution timings the chart draws. */
+  timings: { raw: RawResult | null; blocking: BlockingResult | null };
+}
