@@ -155,7 +155,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       connection: env.nativeConnection,
       namespace: 'default',
       taskQueue: dbtConfig.taskQueue,
-      deps: { warehouse, dbt: (h.dbt = dbtExecutor(dbtConfig, warehousePath)) },
+      deps: { warehouse, dbt: (h.dbt = dbtExecutor(dbtConfig, { kind: 'duckdb', path: warehousePath })) },
     });
     h.dbtWorkerDone = h.dbtWorker.run();
     void h.dbt?.prepare();
