@@ -143,7 +143,7 @@ export function refreshTarget(client: Client, config: DbtConfig): RefreshTarget 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const temporal = loadTemporalConfig();
-  const warehouse = createWarehouse(config.warehouse, {
+  const warehouse = await createWarehouse(config.warehouse, {
     component: 'worker',
     logger: { debug: () => undefined, warn: (m, meta) => console.warn(m, meta ?? '') },
   });

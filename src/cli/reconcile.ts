@@ -19,7 +19,7 @@ export async function reconcile(argv: string[]): Promise<number> {
     throw new UsageError(`--since takes a duration such as 90m, 24h or 7d, got '${values.since}'`);
   }
   if (!(lookbackMs > 0)) throw new UsageError(`--since must be longer than 0, got '${values.since}'`);
-  const warehouse = createWarehouse(loadWarehouseConfig(), { component: 'cli' });
+  const warehouse = await createWarehouse(loadWarehouseConfig(), { component: 'cli' });
   const { client, close } = await connect();
   try {
     const pass = await new EndingsReconciler({

@@ -21,7 +21,7 @@ export async function status(argv: string[]): Promise<number> {
   let row: StateRow | null = null;
   if (source === 'warehouse') {
     const config = loadWarehouseConfig();
-    const warehouse = createWarehouse(config, { component: 'cli' });
+    const warehouse = await createWarehouse(config, { component: 'cli' });
     try {
       row = await warehouse.getState(id);
     } finally {

@@ -6,7 +6,6 @@
 import path from 'node:path';
 import { DuckDbWarehouse } from './duckdb/warehouse';
 import { describeSnowflake, snowflakeDbtEnv, type SnowflakeSettings } from './snowflake/config';
-import { SnowflakeWarehouse } from './snowflake/warehouse';
 import type { Warehouse, WarehouseLogger } from './types';
 
 export type WarehouseConfig =
@@ -23,10 +22,19 @@ export interface CreateWarehouseOptions {
   maxBatchRows?: number;
 }
 
-export function createWarehouse(config: WarehouseConfig, opts: CreateWarehouseOptions): Warehouse {
+/**
+ * The adapter for `config`. The Snowflake one is loaded only when asked for: its driver (and the AWS
+ * SDK that comes with it) would cost every DuckDB process start-up time and memory.
+ */
+export async function createWarehouse(
+  config: WarehouseConfig,
+  opts: CreateWarehouseOptions,
+): Promise<Warehouse> {
   const { component, logger, maxBatchRows } = opts;
-  if (config.kind === 'snowflake')
+  if (config.kind === 'snowflake') {
+    const { SnowflakeWarehouse } = await import('./snowflake/warehouse');
     return new SnowflakeWarehouse({ settings: config.settings, component, logger, maxBatchRows });
+  }
   return new DuckDbWarehouse({ path: config.path, logger, maxBatchRows });
 }
 

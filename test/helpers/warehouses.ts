@@ -7,7 +7,8 @@
  *   const warehouses = useWarehouses();               // at the top of a test file
  *   describe.each(TEST_WAREHOUSES)('%s', (kind) => { ... const w = await warehouses.create(kind); ... });
  *
- * TEST_WAREHOUSES=snowflake (or duckdb) runs one kind only.
+ * TEST_WAREHOUSES=snowflake (or duckdb) runs one kind only. Adapters are built directly (the
+ * product's factory, src/warehouse/factory.ts, loads the Snowflake one lazily and so is async).
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,7 +17,8 @@ import snowflake from 'snowflake-sdk';
 import { afterAll } from 'vitest';
 import { startSnowflakeEmulator, type SnowflakeEmulator } from '../../devtools/snowflake-emulator/launch';
 import { withDuckDb } from '../../src/warehouse/duckdb/connection';
-import { createWarehouse, type WarehouseConfig, type WarehouseKind } from '../../src/warehouse/factory';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import type { WarehouseConfig, WarehouseKind } from '../../src/warehouse/factory';
 import type { BindValue } from '../../src/warehouse/rows';
 import {
   connectionOptions,
@@ -24,6 +26,7 @@ import {
   snowflakeSettingsFromEnv,
   type SnowflakeSettings,
 } from '../../src/warehouse/snowflake/config';
+import { SnowflakeWarehouse } from '../../src/warehouse/snowflake/warehouse';
 import type { Warehouse, WarehouseLogger } from '../../src/warehouse/types';
 
 export type { WarehouseKind };
@@ -80,7 +83,7 @@ export function useWarehouses(): Warehouses {
     async create(kind) {
       const w =
         kind === 'duckdb'
-          ? duckDbWarehouse(path.join(tmpDir, `wh-${++schemaCounter}.duckdb`))
+          ? duckDbTestWarehouse(path.join(tmpDir, `wh-${++schemaCounter}.duckdb`))
           : await snowflakeWarehouse(await getEmulator());
       created.push(w);
       return w;
@@ -88,18 +91,15 @@ export function useWarehouses(): Warehouses {
   };
 }
 
-function duckDbWarehouse(file: string): TestWarehouse {
+/** A DuckDB warehouse in `file` (created on first use). */
+export function duckDbTestWarehouse(file: string): TestWarehouse {
   const config: WarehouseConfig = { kind: 'duckdb', path: file };
   return {
     kind: 'duckdb',
     config,
     dbtEnv: { DBT_TARGET: 'duckdb', WAREHOUSE_PATH: file },
     open: (opts = {}) =>
-      createWarehouse(config, {
-        component: opts.component ?? 'test',
-        logger: opts.logger,
-        maxBatchRows: opts.maxBatchRows,
-      }),
+      new DuckDbWarehouse({ path: file, logger: opts.logger, maxBatchRows: opts.maxBatchRows }),
     query: (sql, binds = []) =>
       withDuckDb(file, async (c) => (await c.runAndReadAll(sql, binds)).getRows() as unknown[][], {
         transaction: false,
@@ -141,7 +141,8 @@ async function snowflakeWarehouse(emulator: SnowflakeEmulator | undefined): Prom
     config,
     dbtEnv: { DBT_TARGET: 'snowflake', ...snowflakeDbtEnv(settings) },
     open: (opts = {}) =>
-      createWarehouse(config, {
+      new SnowflakeWarehouse({
+        settings,
         component: opts.component ?? 'test',
         logger: opts.logger,
         maxBatchRows: opts.maxBatchRows,
@@ -173,4 +174,12 @@ function run(
       complete: (err, _stmt, rows) => (err ? reject(err) : resolve((rows ?? []) as unknown[][])),
     }),
   );
+}
+
+/** INSERT of one request row (request_id, policy JSON, options JSON, requested_at, requested_by, status) as dbt writes it. */
+export function insertRequestSql(kind: WarehouseKind): string {
+  const cols = 'request_id, policy, options, requested_at, requested_by, status';
+  return kind === 'duckdb'
+    ? `INSERT INTO policy_execution_requests (${cols}) SELECT ?, CAST(? AS JSON), CAST(? AS JSON), CAST(? AS TIMESTAMP), ?, ?`
+    : `INSERT INTO policy_execution_requests (${cols}) SELECT ?, PARSE_JSON(?), PARSE_JSON(?), TO_TIMESTAMP_NTZ(?), ?, ?`;
 }

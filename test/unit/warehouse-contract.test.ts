@@ -8,6 +8,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { initialState, transition, type StateRow } from '../../src/policy/state';
 import type { Warehouse } from '../../src/warehouse/types';
 import {
+  insertRequestSql,
   TEST_WAREHOUSES,
   useWarehouses,
   type TestWarehouse,
@@ -32,14 +33,6 @@ function baseRow(id: string, overrides: Partial<StateRow> = {}): StateRow {
 /** A JSON field of a VARIANT / JSON column as text, in the warehouse's own syntax. */
 function jsonField(kind: WarehouseKind, column: string, field: string): string {
   return kind === 'duckdb' ? `${column}->>'${field}'` : `${column}:${field}::varchar`;
-}
-
-/** INSERT of one request row as dbt's run_policy_workflow writes it. */
-function insertRequestSql(kind: WarehouseKind): string {
-  const cols = 'request_id, policy, options, requested_at, requested_by, status';
-  return kind === 'duckdb'
-    ? `INSERT INTO policy_execution_requests (${cols}) SELECT ?, CAST(? AS JSON), CAST(? AS JSON), CAST(? AS TIMESTAMP), ?, ?`
-    : `INSERT INTO policy_execution_requests (${cols}) SELECT ?, PARSE_JSON(?), PARSE_JSON(?), TO_TIMESTAMP_NTZ(?), ?, ?`;
 }
 
 describe.each(TEST_WAREHOUSES)('Warehouse contract on %s', (kind) => {

@@ -232,9 +232,19 @@ describe('Snowflake failures are classified once', () => {
       password,
       /^((?!check).)*$/s,
     ],
-    [err('390112', 'Your session has expired. Please login again.'), 'session', password, /will be retried/],
+    [
+      err('390112', 'Your session has expired. Please login again.'),
+      'session',
+      password,
+      /failed \(retryable\)/,
+    ],
     [err(401004, 'Request to Snowflake failed. Invalid token'), 'session', password, /session lost/],
-    [err(401001, 'Network error. Could not reach Snowflake.'), 'unavailable', password, /will be retried/],
+    [
+      err(401001, 'Network error. Could not reach Snowflake.'),
+      'unavailable',
+      password,
+      /failed \(retryable\)/,
+    ],
     [new Error('connect ECONNREFUSED 127.0.0.1:443'), 'unavailable', password, /ECONNREFUSED/],
     [err(401002, 'Request to Snowflake failed. 429 Too Many Requests'), 'unavailable', password, /429/],
     [
@@ -469,7 +479,7 @@ describe.skipIf(SNOWFLAKE_LIVE)('on the Snowflake emulator', () => {
       const started = Date.now();
       const err = await wh.upsertStates([baseRow('n1', { state_version: 2 })]).catch((e: unknown) => e);
       expect(err).toBeInstanceOf(WarehouseUnavailableError);
-      expect((err as Error).message).toMatch(/^snowflake upsert of state rows failed \(will be retried\): /);
+      expect((err as Error).message).toMatch(/^snowflake upsert of state rows failed \(retryable\): /);
       expect(Date.now() - started).toBeLessThan(5_000);
       expect(wh.stats().evicted).toBe(1);
       expect((toApplicationFailure(err, 1000) as ApplicationFailure).nonRetryable).toBe(false);

@@ -152,6 +152,6 @@ export function toWarehouseError(what: string, c: Classified): Error {
     return new WarehouseConfigError(`snowflake ${what} failed: ${c.detail}${fix}`, c.setting);
   }
   return new WarehouseUnavailableError(
-    `snowflake ${what} failed (will be retried): ${c.detail}${c.kind === 'session' ? ' (session lost)' : ''}`,
+    `snowflake ${what} failed (retryable): ${c.detail}${c.kind === 'session' ? ' (session lost)' : ''}`,
   );
 }
