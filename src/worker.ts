@@ -145,7 +145,12 @@ async function main(): Promise<void> {
   const temporal = loadTemporalConfig();
   const warehouse = await createWarehouse(config.warehouse, {
     component: 'worker',
-    logger: { debug: () => undefined, warn: (m, meta) => console.warn(m, meta ?? '') },
+    // Snowflake: the driver's warnings and failed batches (scrubbed of credentials). The DuckDB
+    // adapter reports through its errors only, as it always has.
+    logger:
+      config.warehouse.kind === 'snowflake'
+        ? { debug: () => undefined, warn: (m, meta) => console.warn(m, meta ?? '') }
+        : undefined,
   });
   await warehouse.init();
   const api = createPolicyApiClient(config.api);

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
+import type { WarehouseStats } from '../../src/warehouse/types';
 import {
   DBT_BIN,
   DBT_PROJECT_DIR,
@@ -167,9 +168,15 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
     // Every ask was served by some run.
     expect(log.reduce((n, r) => n + r.requests, 0)).toBe(100);
     const longest = Math.max(...log.map((r) => r.finished - r.started));
+    const writes = h.warehouse.stats() as WarehouseStats & { mergeMs?: number; maxMergeMs?: number };
+    const merge =
+      writes.mergeMs === undefined
+        ? ''
+        : `, ${Math.round(writes.mergeMs / writes.statements)} ms per MERGE on average, ${writes.maxMergeMs} ms at most`;
     console.log(
-      `[burst] 100 executions in ${lastCompletion - started} ms; dbt invocations: ${log.length}; ` +
-        `longest dbt run: ${longest} ms; last completion -> model shows all: ${lagMs} ms`,
+      `[burst on ${warehouse}] 100 executions in ${lastCompletion - started} ms; dbt invocations: ${log.length}; ` +
+        `longest dbt run: ${longest} ms; last completion -> model shows all: ${lagMs} ms; state writes: ` +
+        `${writes.rowsWritten} rows in ${writes.statements} statements (${(writes.rowsWritten / writes.statements).toFixed(1)} rows each${merge})`,
     );
     // The refresher's memo shows the last refresh.
     const desc = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').describe();
