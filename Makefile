@@ -82,7 +82,8 @@ test-snowflake-live: ## the Snowflake tests against the real account of the SNOW
 	SNOWFLAKE_LIVE=1 TEST_WAREHOUSES=snowflake npx vitest run test/unit/warehouse-contract.test.ts \
 	  test/unit/warehouse-snowflake.test.ts test/integration/policy-execution.test.ts test/integration/dbt.test.ts
 
-test-unit: $(STAMPS)/npm ## unit tests only (no server)
+# The warehouse tests among them use the project's Python duckdb and start the Snowflake emulator.
+test-unit: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow ## unit tests only (no Temporal server)
 	npx vitest run --project unit
 
 lint: $(STAMPS)/npm $(STAMPS)/venv ## tsc, eslint, prettier, import rules, unused code, SQL lint
