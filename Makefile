@@ -80,7 +80,7 @@ test-snowflake-live: ## the Snowflake tests against the real account of the SNOW
 	@$(MAKE) --no-print-directory deps build
 	npx tsc -p tsconfig.test.json
 	SNOWFLAKE_LIVE=1 TEST_WAREHOUSES=snowflake npx vitest run test/unit/warehouse-contract.test.ts \
-	  test/unit/warehouse-snowflake.test.ts test/integration/policy-execution.test.ts test/integration/dbt.test.ts
+	  test/unit/warehouse-snowflake-rules.test.ts test/integration/policy-execution.test.ts test/integration/dbt.test.ts
 
 # The warehouse tests among them use the project's Python duckdb and start the Snowflake emulator.
 test-unit: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow ## unit tests only (no Temporal server)
