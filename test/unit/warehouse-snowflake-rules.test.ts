@@ -192,6 +192,15 @@ describe('Snowflake failures are classified once', () => {
     ],
     [
       err(
+        '002003',
+        "SQL compilation error:\nObject 'POLICY_DB.POLICY.POLICY_EXECUTION_STATE' does not exist or not authorized.",
+      ),
+      'permanent',
+      password,
+      /a table is missing or not granted: .*; check SNOWFLAKE_DATABASE and SNOWFLAKE_SCHEMA, or the grants of SNOWFLAKE_ROLE$/,
+    ],
+    [
+      err(
         '003001',
         "SQL access control error:\nInsufficient privileges to operate on table 'POLICY_EXECUTION_STATE'",
       ),

@@ -95,6 +95,11 @@ const RULES: Rule[] = [
     why: 'the schema is missing or not granted',
   },
   {
+    test: /(?:object|table) .*does not exist or not authorized/i,
+    setting: () => 'SNOWFLAKE_DATABASE and SNOWFLAKE_SCHEMA, or the grants of SNOWFLAKE_ROLE',
+    why: 'a table is missing or not granted',
+  },
+  {
     test: /insufficient privileges|access control error|not authorized/i,
     setting: () => 'SNOWFLAKE_ROLE (its grants: docs/snowflake.md)',
     why: 'the role lacks a privilege',
