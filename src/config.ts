@@ -1,12 +1,15 @@
 /**
  * Process configuration from the environment (worker, CLI). Secrets are read here and go only to the
- * policy API client: never into workflow inputs, history, the state table or logs.
+ * policy API client and the warehouse driver: never into workflow inputs, history, the state table
+ * or logs.
  */
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultDbtBin } from './dbt/runner';
 import { TASK_QUEUE } from './contracts';
 import type { EndpointProfile } from './policy-api/types';
+import type { WarehouseConfig } from './warehouse/factory';
+import { snowflakeSettingsFromEnv } from './warehouse/snowflake/config';
 
 export interface WorkerConfig {
   taskQueue: string;
@@ -24,7 +27,8 @@ export interface WorkerConfig {
    * API request runs in its own activity, so this also caps API requests per second. Unset = no cap.
    */
   maxApiRequestsPerSecond: number | undefined;
-  warehousePath: string;
+  /** WAREHOUSE (duckdb | snowflake) and its settings: WAREHOUSE_PATH, or the SNOWFLAKE_* variables. */
+  warehouse: WarehouseConfig;
   /** Model refresh (the dbtRefresh workflow and the dbt worker); null when DBT_REFRESH=off. */
   dbt: DbtConfig | null;
   /** Pause between passes of the dbt request dispatcher; 0 turns it off. */
@@ -42,6 +46,7 @@ export interface DbtConfig {
   dbtBin: string;
   /** dbt's target and log paths for the worker's runs. */
   workDir: string;
+  /** The profile target: DBT_TARGET, else the warehouse's (`duckdb` or `snowflake`). */
   target: string | undefined;
   debounceMs: number;
   maxWaitMs: number;
@@ -72,6 +77,14 @@ function positiveNumberFromEnv(env: NodeJS.ProcessEnv, name: string): number | u
   return n;
 }
 
+/** WAREHOUSE=duckdb (default: the file WAREHOUSE_PATH) or snowflake (the SNOWFLAKE_* settings, all checked now). */
+export function loadWarehouseConfig(env: NodeJS.ProcessEnv = process.env): WarehouseConfig {
+  const kind = (env.WAREHOUSE || 'duckdb').trim().toLowerCase();
+  if (kind === 'snowflake') return { kind, settings: snowflakeSettingsFromEnv(env) };
+  if (kind !== 'duckdb') throw new Error(`WAREHOUSE must be 'duckdb' or 'snowflake', got '${env.WAREHOUSE}'`);
+  return { kind, path: env.WAREHOUSE_PATH || '.local/warehouse.duckdb' };
+}
+
 export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerConfig {
   const profile = (env.POLICY_API_PROFILE ?? 'policy') as EndpointProfile;
   if (profile !== 'policy' && profile !== 'httpbin') {
@@ -83,6 +96,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
   } catch {
     throw new Error(`POLICY_API_URL is not a valid URL: '${baseUrl}'`);
   }
+  const warehouse = loadWarehouseConfig(env);
   return {
     taskQueue: env.POLICY_TASK_QUEUE ?? TASK_QUEUE,
     api: {
@@ -97,15 +111,19 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       halfOpenAfterMs: intFromEnv(env, 'POLICY_API_BREAKER_HALF_OPEN_MS', 5_000, 1),
     },
     maxApiRequestsPerSecond: positiveNumberFromEnv(env, 'POLICY_API_MAX_RPS'),
-    warehousePath: env.WAREHOUSE_PATH || '.local/warehouse.duckdb',
-    dbt: loadDbtConfig(env, env.POLICY_TASK_QUEUE ?? TASK_QUEUE),
+    warehouse,
+    dbt: loadDbtConfig(env, env.POLICY_TASK_QUEUE ?? TASK_QUEUE, warehouse),
     dispatchIntervalMs: intFromEnv(env, 'DISPATCH_INTERVAL_MS', 1_000),
     reconcileIntervalMs: intFromEnv(env, 'RECONCILE_INTERVAL_MS', 15_000),
     reconcileLookbackMs: intFromEnv(env, 'RECONCILE_LOOKBACK_MS', 24 * 3_600_000, 1),
   };
 }
 
-function loadDbtConfig(env: NodeJS.ProcessEnv, taskQueue: string): DbtConfig | null {
+function loadDbtConfig(
+  env: NodeJS.ProcessEnv,
+  taskQueue: string,
+  warehouse: WarehouseConfig,
+): DbtConfig | null {
   const mode = (env.DBT_REFRESH ?? 'on').toLowerCase();
   if (mode === 'off' || mode === 'false' || mode === '0') return null;
   if (mode !== 'on' && mode !== 'true' && mode !== '1')
@@ -116,7 +134,7 @@ function loadDbtConfig(env: NodeJS.ProcessEnv, taskQueue: string): DbtConfig | n
     projectDir: path.resolve(env.DBT_PROJECT_DIR || path.join(REPO_ROOT, 'dbt')),
     dbtBin: env.DBT_BIN || defaultDbtBin(REPO_ROOT),
     workDir: path.resolve(env.DBT_WORK_DIR || '.local/dbt-worker'),
-    target: env.DBT_TARGET || undefined,
+    target: env.DBT_TARGET || warehouse.kind,
     debounceMs: intFromEnv(env, 'DBT_REFRESH_DEBOUNCE_MS', 1_000),
     maxWaitMs: intFromEnv(env, 'DBT_REFRESH_MAX_WAIT_MS', 10_000),
     askIntervalMs: intFromEnv(env, 'DBT_REFRESH_ASK_INTERVAL_MS', 1_000),

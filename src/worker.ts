@@ -15,7 +15,7 @@ import { createDbtExecutor, type DbtExecutor } from './dbt/daemon';
 import { RequestDispatcher } from './dispatcher';
 import { EndingsReconciler } from './reconciler';
 import { createPolicyApiClient } from './policy-api/client';
-import { DuckDbWarehouse } from './warehouse/duckdb/warehouse';
+import { createWarehouse, dbtTargetOf, describeWarehouse, type WarehouseConfig } from './warehouse/factory';
 
 /** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js');
@@ -109,16 +109,22 @@ export async function createDbtWorker(args: {
   });
 }
 
-/** How the worker runs dbt: a warm dbt process (src/dbt/dbt_daemon.py) unless DBT_RUNNER=cli. */
-export function dbtExecutor(config: DbtConfig, warehousePath: string): DbtExecutor {
+/**
+ * How the worker runs dbt: a warm dbt process (src/dbt/dbt_daemon.py) unless DBT_RUNNER=cli, against
+ * the worker's warehouse (the `duckdb` target and its file, or the `snowflake` target and the
+ * SNOWFLAKE_* settings) unless DBT_TARGET names another target.
+ */
+export function dbtExecutor(config: DbtConfig, warehouse: WarehouseConfig): DbtExecutor {
+  const target = dbtTargetOf(warehouse);
   return createDbtExecutor({
     mode: config.mode,
     dbtBin: config.dbtBin,
     projectDir: config.projectDir,
-    warehousePath: path.resolve(warehousePath),
+    warehousePath: target.warehousePath,
+    warehouseEnv: target.env,
     targetPath: path.join(config.workDir, 'target'),
     logPath: path.join(config.workDir, 'logs'),
-    target: config.target,
+    target: config.target ?? target.target,
     timeoutMs: config.runTimeoutMs,
   });
 }
@@ -137,7 +143,15 @@ export function refreshTarget(client: Client, config: DbtConfig): RefreshTarget 
 async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const temporal = loadTemporalConfig();
-  const warehouse = new DuckDbWarehouse({ path: config.warehousePath });
+  const warehouse = await createWarehouse(config.warehouse, {
+    component: 'worker',
+    // Snowflake: the driver's warnings and failed batches (scrubbed of credentials). The DuckDB
+    // adapter reports through its errors only, as it always has.
+    logger:
+      config.warehouse.kind === 'snowflake'
+        ? { debug: () => undefined, warn: (m, meta) => console.warn(m, meta ?? '') }
+        : undefined,
+  });
   await warehouse.init();
   const api = createPolicyApiClient(config.api);
   const connection = await NativeConnection.connect(temporal.connectionOptions);
@@ -145,7 +159,7 @@ async function main(): Promise<void> {
   const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
   let dispatcher: RequestDispatcher | null = null;
   let reconciler: EndingsReconciler | null = null;
-  const dbt = config.dbt ? dbtExecutor(config.dbt, config.warehousePath) : null;
+  const dbt = config.dbt ? dbtExecutor(config.dbt, config.warehouse) : null;
   try {
     const worker = await createPolicyWorker({
       connection,
@@ -201,7 +215,7 @@ async function main(): Promise<void> {
     }
     console.log(
       `worker ready: namespace=${temporal.namespace} task-queue=${config.taskQueue} ` +
-        `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${config.warehousePath} ` +
+        `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${describeWarehouse(config.warehouse)} ` +
         `model-refresh=${config.dbt ? `${config.dbt.workflowId} via ${config.dbt.taskQueue}` : 'off'} ` +
         `dispatcher=${config.dispatchIntervalMs > 0 ? `every ${config.dispatchIntervalMs} ms` : 'off'} ` +
         `reconciler=${config.reconcileIntervalMs > 0 ? `every ${config.reconcileIntervalMs} ms` : 'off'}` +

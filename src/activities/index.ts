@@ -23,7 +23,12 @@ import {
   type PolicyApi,
   type PolicyStatusResult,
 } from '../policy-api/types';
-import { WarehouseBusyError, type Warehouse } from '../warehouse/types';
+import {
+  WarehouseBusyError,
+  WarehouseConfigError,
+  WarehouseUnavailableError,
+  type Warehouse,
+} from '../warehouse/types';
 import { DBT_REFRESH_WORKFLOW_TYPE, refreshRequestedSignal, type DbtRefreshInput } from '../contracts';
 import { RefreshAskCoalescer } from './refresh-asks';
 
@@ -130,6 +135,22 @@ export function toApplicationFailure(err: unknown, halfOpenAfterMs: number, timi
   }
   if (err instanceof WarehouseBusyError) {
     return ApplicationFailure.create({ message: err.message, type: 'WarehouseBusy', nonRetryable: false });
+  }
+  // The adapter classified it and already dropped a broken session: the retry policy retries.
+  if (err instanceof WarehouseUnavailableError) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: 'WarehouseUnavailable',
+      nonRetryable: false,
+    });
+  }
+  // SQL, authentication, permissions, a missing object: retrying cannot help; the message names the setting.
+  if (err instanceof WarehouseConfigError) {
+    return ApplicationFailure.create({
+      message: err.message,
+      type: 'WarehouseConfigError',
+      nonRetryable: true,
+    });
   }
   return err;
 }

@@ -5,9 +5,9 @@
  */
 import { parseArgs } from 'node:util';
 import { msToNumber } from '@temporalio/common';
-import { loadWorkerConfig } from '../config';
+import { loadWarehouseConfig } from '../config';
 import { EndingsReconciler } from '../reconciler';
-import { DuckDbWarehouse } from '../warehouse/duckdb/warehouse';
+import { createWarehouse } from '../warehouse/factory';
 import { connect, UsageError } from './common';
 
 export async function reconcile(argv: string[]): Promise<number> {
@@ -19,7 +19,7 @@ export async function reconcile(argv: string[]): Promise<number> {
     throw new UsageError(`--since takes a duration such as 90m, 24h or 7d, got '${values.since}'`);
   }
   if (!(lookbackMs > 0)) throw new UsageError(`--since must be longer than 0, got '${values.since}'`);
-  const warehouse = new DuckDbWarehouse({ path: loadWorkerConfig().warehousePath });
+  const warehouse = await createWarehouse(loadWarehouseConfig(), { component: 'cli' });
   const { client, close } = await connect();
   try {
     const pass = await new EndingsReconciler({

@@ -2,9 +2,9 @@
 import { parseArgs } from 'node:util';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { readState } from '../client';
-import { loadWorkerConfig } from '../config';
+import { loadWarehouseConfig } from '../config';
 import type { StateRow } from '../policy';
-import { DuckDbWarehouse } from '../warehouse/duckdb/warehouse';
+import { createWarehouse, describeWarehouse } from '../warehouse/factory';
 import { connect, UsageError } from './common';
 import { formatRow } from './format';
 
@@ -21,16 +21,15 @@ export async function status(argv: string[]): Promise<number> {
     throw new UsageError("--source is 'warehouse' or 'temporal'");
   let row: StateRow | null = null;
   if (source === 'warehouse') {
-    const warehouse = new DuckDbWarehouse({ path: loadWorkerConfig().warehousePath });
+    const config = loadWarehouseConfig();
+    const warehouse = await createWarehouse(config, { component: 'cli' });
     try {
       row = await warehouse.getState(id);
     } finally {
       await warehouse.close();
     }
     if (!row) {
-      console.error(
-        `no row for execution '${id}' in policy_execution_state (${loadWorkerConfig().warehousePath})`,
-      );
+      console.error(`no row for execution '${id}' in policy_execution_state (${describeWarehouse(config)})`);
       return 1;
     }
   } else {

@@ -8,7 +8,8 @@ under a second. The worker keeps this process and sends it one dbt command at a 
 
 It runs each command with dbt's documented programmatic entry point (dbt.cli.main.dbtRunner) and,
 after each one, closes dbt-duckdb's connection so the DuckDB file is released between commands (the
-adapter would otherwise keep it open, and nobody else could write it). dbt's own log output goes to
+adapter would otherwise keep it open, and nobody else could write it). On the Snowflake target
+dbt-duckdb is never loaded and there is nothing to release. dbt's own log output goes to
 stderr. The environment (WAREHOUSE_PATH, DBT_PROFILES_DIR, ...) is the one it was started with.
 """
 import json
@@ -25,10 +26,11 @@ from dbt.cli.main import dbtRunner  # noqa: E402
 
 
 def release_duckdb():
-    try:
-        from dbt.adapters.duckdb.connections import DuckDBConnectionManager as manager
-    except ImportError:  # another adapter (e.g. Snowflake): nothing to release
+    """Close dbt-duckdb's connection, if this process has one (never on another target: a no-op)."""
+    connections = sys.modules.get("dbt.adapters.duckdb.connections")
+    if connections is None:  # dbt-duckdb never loaded (e.g. the Snowflake target): nothing to release
         return
+    manager = connections.DuckDBConnectionManager
     env = getattr(manager, "_ENV", None)
     if env is not None and getattr(env, "conn", None) is not None:
         env.close()

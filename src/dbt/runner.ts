@@ -12,12 +12,14 @@ export interface DbtRunnerOptions {
   dbtBin: string;
   /** The dbt project (and profiles) directory. */
   projectDir: string;
-  /** Passed to dbt as WAREHOUSE_PATH (absolute). */
-  warehousePath: string;
+  /** The DuckDB target's file: passed to dbt as WAREHOUSE_PATH (absolute). */
+  warehousePath?: string;
+  /** Variables the target reads (the Snowflake target: SNOWFLAKE_*), on top of this process's. */
+  warehouseEnv?: Record<string, string>;
   /** dbt's --target-path / --log-path for the worker's runs. */
   targetPath: string;
   logPath: string;
-  /** DBT_TARGET (profile output): `duckdb` by default. */
+  /** DBT_TARGET (profile output): the worker's warehouse unless DBT_TARGET says otherwise; `duckdb` by default. */
   target?: string;
   /** Kill dbt after this long. */
   timeoutMs: number;
@@ -57,7 +59,8 @@ export function dbtEnv(opts: DbtRunnerOptions, base: NodeJS.ProcessEnv = process
   }
   return {
     ...env,
-    WAREHOUSE_PATH: path.resolve(opts.warehousePath),
+    ...opts.warehouseEnv,
+    ...(opts.warehousePath === undefined ? {} : { WAREHOUSE_PATH: path.resolve(opts.warehousePath) }),
     DBT_PROFILES_DIR: opts.projectDir,
     DBT_TARGET: opts.target ?? base.DBT_TARGET ?? 'duckdb',
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',

@@ -1,8 +1,15 @@
 /**
- * The warehouse contract: DuckDB (embedded default) implements it in duckdb/warehouse.ts; a Snowflake adapter
- * implements the same interface.
+ * The warehouse contract: DuckDB (embedded default) implements it in duckdb/warehouse.ts, Snowflake
+ * in snowflake/warehouse.ts; factory.ts picks one. Also the errors every adapter raises, so callers
+ * (the state-write activities) can tell a retryable failure from a permanent one.
  */
 import type { JsonValue, StateRow } from '../policy/state';
+
+/** Structured logger; compatible with Temporal's `Logger` and a console wrapper. */
+export interface WarehouseLogger {
+  debug(message: string, meta?: Record<string, unknown>): void;
+  warn(message: string, meta?: Record<string, unknown>): void;
+}
 
 /** A row of policy_execution_requests still waiting for the dispatcher (status `requested`). */
 export interface ExecutionRequest {
@@ -38,6 +45,16 @@ export interface RefreshLogEntry {
   workflow_id: string;
 }
 
+/** Write counters (the benchmark reads them from the worker's WORKER_STATS_FILE). */
+export interface WarehouseStats {
+  /** Upsert statements executed (DuckDB: INSERT ... ON CONFLICT; Snowflake: MERGE). */
+  statements: number;
+  /** Written batches of coalesced upserts. */
+  batches: number;
+  /** Rows sent in written batches (after de-duplication; includes rows the write guard skipped). */
+  rowsWritten: number;
+}
+
 export interface Warehouse {
   /** Create policy_execution_state (and other project tables) if missing. Idempotent. */
   init(): Promise<void>;
@@ -65,6 +82,8 @@ export interface Warehouse {
   withLease<T>(fn: () => Promise<T>): Promise<T>;
   /** Row count of a table, or null if it does not exist. */
   countRows(table: string): Promise<number | null>;
+  stats(): WarehouseStats;
+  /** Waits for queued writes, then lets go of connections. */
   close(): Promise<void>;
 }
 
@@ -73,5 +92,31 @@ export class WarehouseBusyError extends Error {
   constructor(message: string, options?: { cause?: unknown }) {
     super(message, options);
     this.name = 'WarehouseBusyError';
+  }
+}
+
+/**
+ * A failure that retrying can fix: the network, an expired or lost session, throttling, a timeout.
+ * The adapter has already dropped the connection it happened on; the caller retries (for state writes:
+ * Temporal's retry policy).
+ */
+export class WarehouseUnavailableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'WarehouseUnavailableError';
+  }
+}
+
+/**
+ * A failure that retrying will not fix: SQL, authentication, permissions, a missing database, schema
+ * or table. The message names the setting to look at (`setting`) when there is one.
+ */
+export class WarehouseConfigError extends Error {
+  constructor(
+    message: string,
+    readonly setting: string | null = null,
+  ) {
+    super(message);
+    this.name = 'WarehouseConfigError';
   }
 }

@@ -1,7 +1,8 @@
 /**
  * Integration harness: the real Temporal dev server (from globalSetup), the real policy API
- * simulator over HTTP on loopback, a real DuckDB file, and an in-process worker running the real
- * workflows and activities.
+ * simulator over HTTP on loopback, a real warehouse (a DuckDB file, or with `warehouse: 'snowflake'`
+ * a schema on the test file's Snowflake emulator: test/helpers/warehouses.ts), and an in-process
+ * worker running the real workflows and activities.
  */
 import fs from 'node:fs';
 import os from 'node:os';
@@ -16,12 +17,13 @@ import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../devtools/simulator/server';
-import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import type { Warehouse } from '../../src/warehouse/types';
 import { REPO_ROOT } from '../../src/config';
 import { defaultDbtBin } from '../../src/dbt/runner';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { DbtExecutor } from '../../src/dbt/daemon';
 import { createDbtWorker, createPolicyWorker, dbtExecutor, refreshTarget } from '../../src/worker';
+import { duckDbTestWarehouse, type TestWarehouse, type WarehouseKind, type Warehouses } from './warehouses';
 
 export { REPO_ROOT };
 export const DBT_BIN = defaultDbtBin(REPO_ROOT);
@@ -44,8 +46,12 @@ function installRuntimeOnce() {
 export interface Harness {
   env: TestWorkflowEnvironment;
   sim: Simulator;
-  warehouse: DuckDbWarehouse;
-  warehousePath: string;
+  /** The worker's warehouse adapter. */
+  warehouse: Warehouse;
+  /** The warehouse itself: SQL straight to it, what a hand-started dbt needs. */
+  db: TestWarehouse;
+  /** The DuckDB file (DuckDB only). */
+  warehousePath?: string;
   taskQueue: string;
   tmpDir: string;
   api: PolicyApi;
@@ -69,6 +75,10 @@ export interface HarnessOptions {
   refresh?: { debounceMs?: number; maxWaitMs?: number };
   /** Run the request dispatcher, polling every intervalMs. */
   dispatcher?: { intervalMs: number };
+  /** Default duckdb (a file in the harness's temp dir); snowflake needs `warehouses`. */
+  warehouse?: WarehouseKind;
+  /** The test file's warehouses (useWarehouses()). */
+  warehouses?: Warehouses;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
@@ -79,8 +89,14 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   });
   const sim = await startSimulator({ port: 0, quiet: true });
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-exec-it-'));
-  const warehousePath = path.join(tmpDir, 'warehouse.duckdb');
-  const warehouse = new DuckDbWarehouse({ path: warehousePath });
+  const kind = opts.warehouse ?? 'duckdb';
+  if (kind === 'snowflake' && !opts.warehouses) throw new Error("warehouse: 'snowflake' needs `warehouses`");
+  const db =
+    kind === 'snowflake' && opts.warehouses
+      ? await opts.warehouses.create('snowflake')
+      : duckDbTestWarehouse(path.join(tmpDir, 'warehouse.duckdb'));
+  const warehousePath = db.config.kind === 'duckdb' ? db.config.path : undefined;
+  const warehouse = db.open({ component: 'worker' });
   await warehouse.init();
   const api = createPolicyApiClient({
     baseUrl: sim.url,
@@ -92,6 +108,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     env,
     sim,
     warehouse,
+    db,
     warehousePath,
     taskQueue,
     tmpDir,
@@ -127,7 +144,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         projectDir: DBT_PROJECT_DIR,
         dbtBin: DBT_BIN,
         workDir: path.join(tmpDir, 'dbt-worker'),
-        target: undefined,
+        target: db.kind,
         debounceMs: opts.refresh.debounceMs ?? 1000,
         maxWaitMs: opts.refresh.maxWaitMs ?? 10_000,
         askIntervalMs: 1000,
@@ -155,7 +172,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       connection: env.nativeConnection,
       namespace: 'default',
       taskQueue: dbtConfig.taskQueue,
-      deps: { warehouse, dbt: (h.dbt = dbtExecutor(dbtConfig, warehousePath)) },
+      deps: { warehouse, dbt: (h.dbt = dbtExecutor(dbtConfig, db.config)) },
     });
     h.dbtWorkerDone = h.dbtWorker.run();
     void h.dbt?.prepare();

@@ -39,12 +39,18 @@ function dbt(args: string[]): Promise<DbtResult> {
   });
 }
 
+/** This file runs on DuckDB: the harness's warehouse file. */
+function duckdbFile(): string {
+  if (!h.warehousePath) throw new Error('bulk-dbt runs on the DuckDB warehouse');
+  return h.warehousePath;
+}
+
 function runPolicyWorkflow(args: Record<string, unknown>): Promise<DbtResult> {
   return dbt(['run-operation', 'run_policy_workflow', '--args', JSON.stringify(args)]);
 }
 
 async function query(sql: string): Promise<unknown[][]> {
-  return withDuckDb(h.warehousePath, async (c) => (await c.runAndReadAll(sql)).getRows(), {
+  return withDuckDb(duckdbFile(), async (c) => (await c.runAndReadAll(sql)).getRows(), {
     readOnly: true,
     transaction: false,
   });
@@ -181,7 +187,7 @@ describe('run_policy_workflow from_source', () => {
 
   beforeAll(async () => {
     h.sim.scriptPolicy(failing, { statuses: ['failed'] });
-    await withDuckDb(h.warehousePath, async (c) => {
+    await withDuckDb(duckdbFile(), async (c) => {
       await c.run(`CREATE TABLE raw_policies (policy_name VARCHAR, policy_type VARCHAR, priority VARCHAR,
                      created_by VARCHAR, expected_policy_id VARCHAR, parameters JSON, options JSON, note VARCHAR)`);
       await c.run(`INSERT INTO raw_policies VALUES

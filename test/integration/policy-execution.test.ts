@@ -1,18 +1,14 @@
 /**
- * The workflow end to end: real dev server, real simulator over HTTP, real DuckDB table.
+ * The workflow end to end: real dev server, real simulator over HTTP, a real state table: a DuckDB
+ * file, and a schema on the Snowflake emulator (one emulator for this file).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts';
 import { policyWithId, runExecution, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { TEST_WAREHOUSES, useWarehouses } from '../helpers/warehouses';
 
-let h: Harness;
-beforeAll(async () => {
-  h = await startHarness({ apiTimeoutMs: 1500 });
-});
-afterAll(async () => {
-  await h?.close();
-});
+const warehouses = useWarehouses();
 
 function failureOf(out: { failure?: Error }): ApplicationFailure {
   expect(out.failure, 'the workflow should have failed').toBeDefined();
@@ -21,7 +17,15 @@ function failureOf(out: { failure?: Error }): ApplicationFailure {
   return cause as ApplicationFailure;
 }
 
-describe('policyExecution', () => {
+describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness({ apiTimeoutMs: 1500, warehouse, warehouses });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
   it('completes when the policy is ready on the first poll, with all four flags set', async () => {
     const pid = uniqueId('pol');
     const out = await runExecution(h, policyWithId(pid));

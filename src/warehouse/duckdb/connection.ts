@@ -11,13 +11,7 @@
  */
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
-import { WarehouseBusyError } from '../types';
-
-/** Structured logger; compatible with Temporal's `Logger` and a console wrapper. */
-export interface WarehouseLogger {
-  debug(message: string, meta?: Record<string, unknown>): void;
-  warn(message: string, meta?: Record<string, unknown>): void;
-}
+import { WarehouseBusyError, type WarehouseLogger } from '../types';
 
 export interface WithDuckDbOptions {
   /** Default 30 000. */

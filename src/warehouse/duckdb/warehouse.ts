@@ -3,14 +3,18 @@
  * file. Every operation goes through `withDuckDb` (connection.ts): open, one transaction, close, so
  * the file lock is held only while an operation runs.
  *
- * Upserts are batched: calls that arrive while the file is in use are queued and coalesced into the
- * next batch, written with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE newer` statement (codec.ts;
- * one open, one statement, one close for many rows). Reads, the dispatcher's request table, the
- * refresh log and the lease that keeps this process off the file while dbt runs are here too.
+ * Upserts are batched (../batch-writer.ts): calls that arrive while the file is in use are queued and
+ * coalesced into the next batch, written with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE newer`
+ * statement (codec.ts; one open, one statement, one close for many rows). Reads, the dispatcher's
+ * request table, the refresh log and the lease that keeps this process off the file while dbt runs
+ * are here too.
  */
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JsonValue, StateRow } from '../../policy/state';
+import { BatchWriter } from '../batch-writer';
+import { latestPerExecution } from '../guard';
+import { prepareRow, toDbTimestamp, type PreparedRow } from '../rows';
 import {
   addMissingColumnsSql,
   createTableSql,
@@ -25,24 +29,11 @@ import {
   type RefreshLogEntry,
   type RequestOutcome,
   type Warehouse,
-} from '../types';
-import {
-  dedupe,
-  fromDb,
-  isoTimestampSql,
-  prepareRow,
-  SELECT_LIST,
-  toDbTimestamp,
-  upsertSql,
-  type PreparedRow,
-} from './codec';
-import {
-  DEFAULT_LOCK_TIMEOUT_MS,
-  serialize,
-  withDuckDb,
   type WarehouseLogger,
-  type WithDuckDbOptions,
-} from './connection';
+  type WarehouseStats,
+} from '../types';
+import { fromDb, isoTimestampSql, SELECT_LIST, upsertSql } from './codec';
+import { DEFAULT_LOCK_TIMEOUT_MS, serialize, withDuckDb, type WithDuckDbOptions } from './connection';
 
 export interface DuckDbWarehouseOptions {
   /** Database file. Resolved against the cwd. */
@@ -54,15 +45,9 @@ export interface DuckDbWarehouseOptions {
   logger?: WarehouseLogger;
 }
 
-export interface DuckDbWarehouseStats {
+export interface DuckDbWarehouseStats extends WarehouseStats {
   /** Successful opens of the database file. */
   opens: number;
-  /** INSERT ... ON CONFLICT statements executed. */
-  statements: number;
-  /** Committed write batches. */
-  batches: number;
-  /** Rows sent in committed batches (after de-duplication; includes rows the version guard skipped). */
-  rowsWritten: number;
   /** Open attempts that failed on another process's lock and were retried. */
   lockRetries: number;
   /** Operations that gave up with WarehouseBusyError. */
@@ -72,28 +57,13 @@ export interface DuckDbWarehouseStats {
 export const DEFAULT_MAX_BATCH_ROWS = 500;
 const DEFAULT_LIST_LIMIT = 100;
 
-interface PendingWrite {
-  rows: PreparedRow[];
-  resolve: () => void;
-  reject: (err: unknown) => void;
-}
-
 export class DuckDbWarehouse implements Warehouse {
   readonly path: string;
   private readonly lockTimeoutMs: number;
   private readonly maxBatchRows: number;
   private readonly logger: WarehouseLogger | undefined;
-  private readonly counters: DuckDbWarehouseStats = {
-    opens: 0,
-    statements: 0,
-    batches: 0,
-    rowsWritten: 0,
-    lockRetries: 0,
-    busyErrors: 0,
-  };
-  private pending: PendingWrite[] = [];
-  private flushing: Promise<void> | null = null;
-  private readonly inflight = new Set<Promise<void>>();
+  private readonly counters = { opens: 0, statements: 0, lockRetries: 0, busyErrors: 0 };
+  private readonly writer: BatchWriter<PreparedRow>;
   private initialized: Promise<void> | null = null;
   private closed = false;
 
@@ -105,10 +75,18 @@ export class DuckDbWarehouse implements Warehouse {
     this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.maxBatchRows = Math.max(1, Math.floor(opts.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS));
     this.logger = opts.logger;
+    this.writer = new BatchWriter<PreparedRow>({
+      maxBatchRows: this.maxBatchRows,
+      write: (take) => this.writeBatch(take),
+      onError: (err, calls) => {
+        if (err instanceof WarehouseBusyError) return;
+        this.logger?.warn('duckdb state upsert failed', { file: this.path, calls, error: String(err) });
+      },
+    });
   }
 
   stats(): DuckDbWarehouseStats {
-    return { ...this.counters };
+    return { ...this.counters, ...this.writer.stats() };
   }
 
   init(): Promise<void> {
@@ -137,24 +115,11 @@ export class DuckDbWarehouse implements Warehouse {
     return this.initialized;
   }
 
-  upsertStates(rows: readonly StateRow[]): Promise<void> {
-    if (this.closed) return Promise.reject(this.closedError());
-    const done = this.enqueue(rows);
-    this.inflight.add(done);
-    const forget = () => this.inflight.delete(done);
-    done.then(forget, forget);
-    return done;
-  }
-
-  private async enqueue(rows: readonly StateRow[]): Promise<void> {
-    if (rows.length === 0) return;
+  async upsertStates(rows: readonly StateRow[]): Promise<void> {
+    this.assertOpen();
     // Validate and convert before queueing, so a bad row fails its own caller, not the whole batch.
     const prepared = rows.map(prepareRow);
-    await this.ensureInit();
-    await new Promise<void>((resolve, reject) => {
-      this.pending.push({ rows: prepared, resolve, reject });
-      this.flushing ??= this.flushLoop();
-    });
+    await this.writer.submit(prepared, () => this.ensureInit());
   }
 
   async getState(executionId: string): Promise<StateRow | null> {
@@ -301,8 +266,7 @@ export class DuckDbWarehouse implements Warehouse {
   /** Waits for queued writes; the file is never held open between operations, so nothing else to release. */
   async close(): Promise<void> {
     this.closed = true;
-    await Promise.allSettled([...this.inflight]);
-    while (this.flushing) await this.flushing;
+    await this.writer.drain();
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -342,68 +306,21 @@ export class DuckDbWarehouse implements Warehouse {
     return this.run(fn, true);
   }
 
-  /** Drains the queue: one serialized open / transaction / close per batch until nothing is pending. */
-  private async flushLoop(): Promise<void> {
-    // Let the caller store this promise in `flushing` before the loop can possibly end.
-    await Promise.resolve();
-    try {
-      while (this.pending.length > 0) await this.writeBatch();
-    } finally {
-      // Cleared in the same microtask the loop saw an empty queue, so no write can be stranded.
-      this.flushing = null;
-    }
-  }
-
   /** One serialized open / transaction / close for the writes at the head of the queue. */
-  private async writeBatch(): Promise<void> {
-    let batch: PendingWrite[] = [];
-    let rowCount = 0;
-    const waitingAtStart = this.pending.length;
-    try {
-      await this.run(async (connection) => {
-        // Take the batch only once the file is open: writes queued while we waited for the lock
-        // (or for this process's previous operation) join this batch.
-        batch = this.takeBatch();
-        const rows = dedupe(batch.flatMap((w) => w.rows));
-        for (let i = 0; i < rows.length; i += this.maxBatchRows) {
-          const chunk = rows.slice(i, i + this.maxBatchRows);
-          await connection.run(
-            upsertSql(chunk.length),
-            chunk.flatMap((r) => r.params),
-          );
-          this.counters.statements += 1;
-        }
-        rowCount = rows.length;
-      });
-      this.counters.batches += 1;
-      this.counters.rowsWritten += rowCount;
-      for (const w of batch) w.resolve();
-    } catch (err) {
-      // If the open itself failed, nothing was taken: fail the writes that were waiting when this
-      // attempt started; later arrivals get their own attempt.
-      const failed = batch.length > 0 ? batch : this.pending.splice(0, waitingAtStart);
-      if (!(err instanceof WarehouseBusyError)) {
-        this.logger?.warn('duckdb state upsert failed', {
-          file: this.path,
-          rows: failed.length,
-          error: String(err),
-        });
+  private async writeBatch(take: () => PreparedRow[]): Promise<number> {
+    return this.run(async (connection) => {
+      // Take the batch only once the file is open: writes queued while we waited for the lock
+      // (or for this process's previous operation) join this batch.
+      const rows = latestPerExecution(take());
+      for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+        const chunk = rows.slice(i, i + this.maxBatchRows);
+        await connection.run(
+          upsertSql(chunk.length),
+          chunk.flatMap((r) => r.params),
+        );
+        this.counters.statements += 1;
       }
-      for (const w of failed) w.reject(err);
-    }
-  }
-
-  /** Whole calls, FIFO, up to maxBatchRows rows (always at least one call, split into statements if larger). */
-  private takeBatch(): PendingWrite[] {
-    const batch: PendingWrite[] = [];
-    let rows = 0;
-    while (this.pending.length > 0) {
-      const next = this.pending[0];
-      if (!next || (batch.length > 0 && rows + next.rows.length > this.maxBatchRows)) break;
-      batch.push(next);
-      rows += next.rows.length;
-      this.pending.shift();
-    }
-    return batch;
+      return rows.length;
+    });
   }
 }
