@@ -138,6 +138,9 @@ export async function settleEndings(ctx: ScenarioContext, sampler: StateSampler)
         if (!ENDED_FROM_OUTSIDE.has(d.status.name)) continue;
         const lag = Math.max(0, seen.seenAt - closedAt);
         lags.push(lag);
+        ctx.note(
+          `${e.workflowId}: row fixed for run ${d.runId} (${d.status.name}) seen ${lag} ms after it closed`,
+        );
         if (lag > RECONCILE_BOUND_MS + SAMPLER_SLACK_MS)
           ctx.violations.push(
             `${e.workflowId} [${e.label}]: the reconciler fixed the row ${Math.round(lag / 1000)} s after run ${d.runId} closed`,

@@ -70,6 +70,7 @@ export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise
     result.pass = result.violations.length === 0;
     result.durationMs = Date.now() - started;
     result.metrics.sampler_reads = sampler.samples;
+    result.metrics.sampler_reads_skipped_busy = sampler.skipped;
     return result;
   } finally {
     await Promise.all(c.pools.map((p) => p.stop()));
