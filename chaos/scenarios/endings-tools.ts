@@ -31,7 +31,7 @@ export class Arrivals {
   }
 
   /** The time the `nth` (1-based) `op` request for `policyId` arrived; waits up to `timeoutMs`. */
-  async wait(ctx: ScenarioContext, policyId: string, op: Op, nth = 1, timeoutMs = 60_000): Promise<number> {
+  async wait(ctx: ScenarioContext, policyId: string, op: Op, nth = 1, timeoutMs = 240_000): Promise<number> {
     const k = `${op} ${policyId}`;
     const ok = await ctx.waitFor(
       `${op} #${nth} of ${policyId}`,
@@ -43,19 +43,28 @@ export class Arrivals {
   }
 }
 
-/** Waits until `delayMs` after the `nth` `op` request of `policyId` arrived, then runs `act`. */
+/**
+ * Waits until `delayMs` after the `nth` `op` request of `policyId` arrived, then runs `act`. Never
+ * throws: a request that never came (or an act that failed) is a violation, and the other plans go on.
+ */
 export async function whileInFlight(
   ctx: ScenarioContext,
   arrivals: Arrivals,
   at: { policyId: string; op: Op; nth?: number; delayMs: number },
   what: string,
   act: () => Promise<unknown>,
-): Promise<void> {
-  const arrived = await arrivals.wait(ctx, at.policyId, at.op, at.nth ?? 1);
-  const wait = arrived + at.delayMs - Date.now();
-  if (wait > 0) await ctx.sleep(wait);
-  ctx.note(`${what} (${at.delayMs} ms after ${at.op} #${at.nth ?? 1} of ${at.policyId})`);
-  await act();
+): Promise<boolean> {
+  try {
+    const arrived = await arrivals.wait(ctx, at.policyId, at.op, at.nth ?? 1);
+    const wait = arrived + at.delayMs - Date.now();
+    if (wait > 0) await ctx.sleep(wait);
+    ctx.note(`${what} (${at.delayMs} ms after ${at.op} #${at.nth ?? 1} of ${at.policyId})`);
+    await act();
+    return true;
+  } catch (err) {
+    ctx.violations.push(`could not ${what}: ${err instanceof Error ? err.message : String(err)}`);
+    return false;
+  }
 }
 
 export function terminate(ctx: ScenarioContext, e: Execution, reason: string): Promise<unknown> {
@@ -63,7 +72,7 @@ export function terminate(ctx: ScenarioContext, e: Execution, reason: string): P
 }
 
 /** Waits until the workflow id's current run is closed; returns its status. */
-export async function closed(ctx: ScenarioContext, e: Execution, timeoutMs = 120_000): Promise<string> {
+export async function closed(ctx: ScenarioContext, e: Execution, timeoutMs = 300_000): Promise<string> {
   const handle = ctx.env.client.workflow.getHandle(e.workflowId);
   let status = 'UNKNOWN';
   await ctx.waitFor(

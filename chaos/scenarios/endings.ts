@@ -33,11 +33,17 @@ interface TerminateCohort {
 }
 
 const READY: PolicyScript = { statuses: ['ready'] };
+/**
+ * Longer than the workers' client timeout in `terminate-mid-step`: a request this slow is never
+ * answered, so the step stays in flight until the terminate lands, however late (a loaded machine).
+ */
+const SLOW_MS = 20_000;
+const TERMINATE_WORKER_ENV = { ...ENDINGS_WORKER_ENV, POLICY_API_TIMEOUT_MS: '10000' };
 
 const TERMINATIONS: TerminateCohort[] = [
   {
     label: 'terminated mid-create (before the API acted)',
-    script: { statuses: ['ready'], latencyMs: 3000 },
+    script: { statuses: ['ready'], latencyMs: SLOW_MS },
     at: { op: 'create', delayMs: 1000 },
     reason: 'chaos: mid-create',
     error: /^create policy: terminated: chaos: mid-create$/,
@@ -60,7 +66,7 @@ const TERMINATIONS: TerminateCohort[] = [
   {
     label: 'terminated with a status request in flight',
     script: { statuses: ['pending'], latencyMs: 2000 },
-    options: { pollIntervalMs: 200, maxPolls: 10 },
+    options: { pollIntervalMs: 200, maxPolls: 30 },
     at: { op: 'status', nth: 2, delayMs: 700 },
     reason: 'chaos: mid-poll',
     error: /^poll policy status: terminated: chaos: mid-poll$/,
@@ -88,10 +94,12 @@ export const terminateMidStep: Scenario = {
     'terminate executions mid-create, mid-poll and mid-circuit, some with the API call in flight (before or after the API acted): every row ends `error` naming the step and the reason, for that run, within 60 s',
   settleMs: 120_000,
   async run(ctx) {
-    await ctx.startWorkers(2, ENDINGS_WORKER_ENV);
+    // Two workers: two reconcilers at once. A 10 s client timeout: a request the API acted on but
+    // never answered stays in flight for 10 s, long enough for the terminate to land in it.
+    await ctx.startWorkers(2, TERMINATE_WORKER_ENV);
     const arrivals = new Arrivals(ctx);
-    const slow = slowCircuits(ctx, 4000);
-    const cuts: Promise<void>[] = [];
+    const slow = slowCircuits(ctx, SLOW_MS);
+    const cuts: Promise<boolean>[] = [];
     for (let i = 0; i < ctx.n(6, 1); i++) {
       for (const c of TERMINATIONS) {
         const { pid, policy } = policyFor(ctx);

@@ -106,7 +106,7 @@ const RESETS: Case[] = [
   {
     label: 'reset after completion, the reset run terminated mid-poll',
     script: READY,
-    options: { pollIntervalMs: 3000 },
+    options: { pollIntervalMs: 3000, maxPolls: 20 },
     expect: {
       status: 'error',
       error: /^poll policy status: terminated: chaos: reset run stopped$/,
@@ -203,7 +203,7 @@ const REUSES: Case[] = [
 
 /** Starts `n` executions of every case (a steady stream), runs their plans, waits for the last run. */
 async function runCases(ctx: ScenarioContext, cases: Case[], n: number): Promise<void> {
-  await ctx.startWorkers(2, ENDINGS_WORKER_ENV);
+  await ctx.startWorkers(1, ENDINGS_WORKER_ENV);
   const arrivals = new Arrivals(ctx);
   const inputs = new Map<Execution, { policy: unknown; options: unknown }>();
   const tools: Tools = {
@@ -225,7 +225,17 @@ async function runCases(ctx: ScenarioContext, cases: Case[], n: number): Promise
         label: c.label,
       });
       inputs.set(e, { policy, options });
-      plans.push(c.plan(tools, e, pid, i).then(() => closed(ctx, e).then(() => undefined)));
+      const plan = async () => {
+        try {
+          await c.plan(tools, e, pid, i);
+        } catch (err) {
+          ctx.violations.push(
+            `${e.workflowId} [${c.label}]: plan failed: ${err instanceof Error ? err.message : String(err)}`,
+          );
+        }
+        await closed(ctx, e);
+      };
+      plans.push(plan());
       await ctx.sleep(150);
     }
   }
