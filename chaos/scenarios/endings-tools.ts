@@ -13,7 +13,12 @@ import type { RequestLogEntry } from '../../devtools/simulator/server';
 import type { Execution, ScenarioContext } from '../lib/scenario';
 import { resetWorkflow } from '../lib/temporal';
 
-/** Workers with a short reconciler period (the suite waits 60 s at most for a fix). */
+/**
+ * Workers with a short reconciler period (the suite waits 60 s at most for a fix). The endings
+ * scenarios run one worker each: two worker processes take turns at the DuckDB file's lock, and in
+ * the loaded full suite their state writes then outlasted the 10 s workflow task timeout again and
+ * again (an execution's first workflow task came minutes late).
+ */
 export const ENDINGS_WORKER_ENV = { RECONCILE_INTERVAL_MS: '2000', RECONCILE_LOOKBACK_MS: '300000' };
 
 type Op = RequestLogEntry['op'];

@@ -94,9 +94,9 @@ export const terminateMidStep: Scenario = {
     'terminate executions mid-create, mid-poll and mid-circuit, some with the API call in flight (before or after the API acted): every row ends `error` naming the step and the reason, for that run, within 60 s',
   settleMs: 120_000,
   async run(ctx) {
-    // Two workers: two reconcilers at once. A 10 s client timeout: a request the API acted on but
-    // never answered stays in flight for 10 s, long enough for the terminate to land in it.
-    await ctx.startWorkers(2, TERMINATE_WORKER_ENV);
+    // A 10 s client timeout: a request the API acted on but never answered stays in flight for 10 s,
+    // long enough for the terminate to land in it. One worker (see ENDINGS_WORKER_ENV).
+    await ctx.startWorkers(1, TERMINATE_WORKER_ENV);
     const arrivals = new Arrivals(ctx);
     const slow = slowCircuits(ctx, SLOW_MS);
     const cuts: Promise<boolean>[] = [];
@@ -180,8 +180,6 @@ export const workflowTimeout: Scenario = {
     'a workflow execution timeout cuts executions mid-create, mid-poll and mid-circuit (the API call in flight): every row ends `error` naming the step and the timeout, within 60 s',
   settleMs: 120_000,
   async run(ctx) {
-    // One worker: two contend for the DuckDB file, and under load a state write can then take longer
-    // than the step a timeout is meant to cut.
     await ctx.startWorkers(1, ENDINGS_WORKER_ENV);
     const slow = slowCircuits(ctx, 60_000);
     for (let i = 0; i < ctx.n(6, 1); i++) {
