@@ -37,6 +37,16 @@ def _alive(pid):
         return True
 
 
+def _paused(lease_path, info):
+    """The lease's holder said it does not use the file for now (pause_between_checks.sql)."""
+    try:
+        with open(lease_path + "-paused", encoding="utf-8") as f:
+            p = json.loads(f.read().strip() or "{}")
+    except (OSError, ValueError):
+        return False
+    return p.get("paused") is True and p.get("pid") == info.get("pid")
+
+
 def _live_lease(lease_path):
     try:
         with open(lease_path, encoding="utf-8") as f:
@@ -82,6 +92,8 @@ class Plugin(BasePlugin):
                 break
             except FileExistsError:
                 other = _live_lease(lease_path)
+                if other and _paused(lease_path, other):
+                    return  # its holder does not use the file now; the DuckDB lock keeps us apart
                 if other and time.monotonic() > deadline:
                     raise RuntimeError(
                         f"{path} is leased by {other.get('holder')} (pid {other.get('pid')}); "
@@ -110,6 +122,8 @@ class Plugin(BasePlugin):
                 info = _live_lease(self._lease_path)
                 if info and info.get("pid") == os.getpid():
                     os.remove(self._lease_path)
+                    if os.path.exists(self._lease_path + "-paused"):
+                        os.remove(self._lease_path + "-paused")
             except OSError:
                 pass
             self._lease_path = None

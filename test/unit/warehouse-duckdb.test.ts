@@ -226,7 +226,7 @@ describe('DuckDbWarehouse file lock discipline', () => {
     expect(pythonQuery(file, 'SELECT count(*) FROM policy_execution_state')).toEqual([[2]]);
   });
 
-  it('a lease (dbt) makes the writer close the file and wait until it is gone; writes are not lost', async () => {
+  it('a lease (dbt) makes the writer close the file and wait until it is gone or paused; writes are not lost', async () => {
     const file = freshFile();
     const wh = new DuckDbWarehouse({ path: file, hold: { idleMs: 60_000, maxHoldMs: 60_000, yieldMs: 10 } });
     await wh.upsertStates([baseRow('l1')]);
@@ -253,10 +253,21 @@ describe('DuckDbWarehouse file lock discipline', () => {
     void write.then(() => (settled = true));
     await sleep(200);
     expect(settled).toBe(false);
-    fs.rmSync(`${file}.lease`);
+    // The holder pauses its lease (dbt's run_policy_workflow waiting between checks): the write goes
+    // through while it is paused, and the lease counts again once the pause ends.
+    fs.writeFileSync(`${file}.lease-paused`, `${JSON.stringify({ pid: holder.pid, paused: true })}\n`);
     await write;
     expect((await wh.getState('l1'))?.message).toBe('by the lease holder');
     expect(await wh.getState('l2')).not.toBeNull();
+    fs.writeFileSync(`${file}.lease-paused`, `${JSON.stringify({ pid: holder.pid, paused: false })}\n`);
+    const afterPause = wh.upsertStates([baseRow('l2b')]);
+    settled = false;
+    void afterPause.then(() => (settled = true));
+    await sleep(300);
+    expect(settled).toBe(false);
+    fs.rmSync(`${file}.lease`);
+    await afterPause;
+    expect(await wh.getState('l2b')).not.toBeNull();
     await wh.close();
     // A lease whose process is gone is ignored.
     holder.kill('SIGKILL');

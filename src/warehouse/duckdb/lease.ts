@@ -6,6 +6,9 @@
  *   <file>.lease   someone needs the file for a while (a dbt invocation, through the dbt-duckdb
  *                  plugin dbt/plugins/warehouse_lease.py; the worker's own dbt runs): writers close
  *                  the file and do not open it until the lease is gone. JSON {pid, host, holder, since}.
+ *   <file>.lease-paused  the lease's holder does not use the file for now ({pid, paused}; dbt's
+ *                  `run_policy_workflow` with `wait` writes it around each pause between its checks,
+ *                  dbt/macros/pause_between_checks.sql): the lease counts as absent while it says so.
  *   <file>.want    a writer of another process could not open the file: the holder closes it at its
  *                  next batch and waits a moment, so processes take turns instead of starving.
  *
@@ -23,6 +26,17 @@ export interface LeaseInfo {
 
 export const leaseFile = (file: string) => `${file}.lease`;
 const wantFile = (file: string) => `${file}.want`;
+const pausedFile = (file: string) => `${file}.lease-paused`;
+
+/** Whether the holder of `lease` said it does not use the file for now. */
+function paused(file: string, lease: LeaseInfo): boolean {
+  try {
+    const p = JSON.parse(fs.readFileSync(pausedFile(file), 'utf8')) as { pid?: unknown; paused?: unknown };
+    return p.paused === true && p.pid === lease.pid;
+  } catch {
+    return false;
+  }
+}
 
 function alive(pid: number): boolean {
   try {
@@ -48,15 +62,17 @@ export function liveLease(file: string): LeaseInfo | null {
   return info;
 }
 
-/** A live lease held by another process. */
+/** A live lease held by another process (and not paused by it). */
 export function leasedByOther(file: string): LeaseInfo | null {
   const lease = liveLease(file);
-  return lease && !(lease.pid === process.pid && lease.host === os.hostname()) ? lease : null;
+  if (!lease || (lease.pid === process.pid && lease.host === os.hostname())) return null;
+  return paused(file, lease) ? null : lease;
 }
 
 /**
  * Take the lease on `file` for `holder`, waiting while another live lease exists (at most
- * `timeoutMs`, then an error naming the holder). Returns the release.
+ * `timeoutMs`, then an error naming the holder; a paused one does not make it wait). Returns the
+ * release.
  */
 export async function takeLease(file: string, holder: string, timeoutMs: number): Promise<() => void> {
   const deadline = Date.now() + timeoutMs;
@@ -77,6 +93,9 @@ export async function takeLease(file: string, holder: string, timeoutMs: number)
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
     const other = liveLease(file);
+    // Its holder does not use the file for now: go ahead without a lease of our own (the DuckDB
+    // lock still keeps the two apart; the holder's next use waits for it).
+    if (other && paused(file, other)) return () => {};
     if (other && Date.now() > deadline) {
       throw new Error(
         `${file} is leased by ${other.holder} (pid ${other.pid} since ${other.since}); gave up after ${timeoutMs} ms`,
