@@ -30,6 +30,13 @@ export const PolicyExecutionStatusKey = defineSearchAttributeKey(
   SearchAttributeType.KEYWORD,
 );
 
+/**
+ * Memo field naming how an execution was started; the worker's metrics label executions with it
+ * (docs/operations.md). Starts without it (`temporal workflow start`, other clients) count as `other`.
+ */
+export const TRIGGER_MEMO_KEY = 'trigger';
+export type StartTrigger = 'cli' | 'bulk' | 'dispatcher' | 'schedule' | 'client';
+
 /** Query: an execution's current state row (the same row the warehouse holds). */
 export const stateQuery = defineQuery<StateRow>('state');
 

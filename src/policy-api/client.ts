@@ -32,6 +32,11 @@ export interface PolicyApiConfig {
   /** undici dispatcher (tests pass a MockAgent). Default: an undici Agent owned by the client. */
   dispatcher?: Dispatcher;
   userAgent?: string;
+  /**
+   * Extra headers for each request, asked for as it is sent: the W3C trace context of the active
+   * span (`traceparent`, src/observability/tracing.ts). They never replace the client's own headers.
+   */
+  requestHeaders?: () => Record<string, string>;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -106,7 +111,11 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
 
   const call = async (step: ApiStep, req: ApiRequest): Promise<ApiResponse> => {
     if (closed !== undefined) throw errors.closed(step);
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
+    const headers: Record<string, string> = {
+      ...config.requestHeaders?.(),
+      accept: 'application/json',
+      'user-agent': userAgent,
+    };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;

@@ -13,6 +13,7 @@ import {
   patched,
   proxyActivities,
   proxyLocalActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -35,6 +36,7 @@ import {
   type Step,
 } from '../policy';
 import { PolicyExecutionStatusKey, PolicyIdKey, stateQuery } from '../contracts';
+import { renderCurrentDetails } from '../policy/details';
 
 /**
  * State writes: local activities (run by this worker, no task-queue round trip; the warehouse batches
@@ -113,6 +115,10 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   let lastStatus: string | null = null;
   const advance = async (event: StateEvent, write = true) => {
     row = transition(row, event);
+    // What the Web UI shows as the execution's current details (docs/operations.md#the-web-ui).
+    setCurrentDetails(
+      renderCurrentDetails({ row, event, maxPolls: options.ok ? options.value.maxPolls : null }),
+    );
     if (row.status !== lastStatus || event.type === 'policy_created') {
       lastStatus = row.status;
       upsertSearchAttributes([

@@ -1,0 +1,143 @@
+/**
+ * The worker's activity interceptor: metrics and context for every activity, outside the activity
+ * bodies.
+ *   - policy API calls (createPolicy, getPolicyStatus, triggerCircuitBreaker): latency, outcome and
+ *     failure class by step, breaker rejections, and the class of every polled status;
+ *   - model refreshes (runModelRefresh): duration and outcome;
+ *   - the execution id, policy id and step on the activity's log lines and trace span.
+ */
+import { ApplicationFailure } from '@temporalio/common';
+import type { Context } from '@temporalio/activity';
+import type {
+  ActivityExecuteInput,
+  ActivityInboundCallsInterceptor,
+  ActivityInterceptorsFactory,
+  ActivityOutboundCallsInterceptor,
+  GetLogAttributesInput,
+  Next,
+} from '@temporalio/worker';
+import * as otel from '@opentelemetry/api';
+import { classifyPolicyStatus } from '../policy/status';
+import type { PolicyMetrics } from './metrics';
+import { SPAN_ATTRIBUTES } from './workflow/tracing';
+
+/** The step each policy API activity is. */
+const API_STEP: Record<string, string> = {
+  createPolicy: 'create_policy',
+  getPolicyStatus: 'poll_status',
+  triggerCircuitBreaker: 'circuit_breaker',
+};
+
+function field(v: unknown, ...path: string[]): string | undefined {
+  let out: unknown = v;
+  for (const key of path) {
+    if (out === null || typeof out !== 'object') return undefined;
+    out = (out as Record<string, unknown>)[key];
+  }
+  return typeof out === 'string' && out !== '' ? out : undefined;
+}
+
+/** The execution id, policy id and step an activity works for, from its input. */
+export function activityContext(activityType: string, args: readonly unknown[], workflowId?: string) {
+  const arg = args[0];
+  const executionId =
+    field(arg, 'executionId') ??
+    field(arg, 'request', 'execution_id') ??
+    field(arg, 'execution_id') ??
+    workflowId;
+  const policyId = field(arg, 'policyId') ?? field(arg, 'request', 'policy_id') ?? field(arg, 'policy_id');
+  const step = API_STEP[activityType] ?? (activityType === 'runModelRefresh' ? 'model_refresh' : undefined);
+  return { executionId, policyId, step };
+}
+
+/** The class of a failed API call: the client's error kind (`http_5xx`, `http_429`, `timeout`, ...). */
+export function failureClass(err: unknown): string {
+  if (!(err instanceof ApplicationFailure)) return 'other';
+  const type = err.type ?? '';
+  if (!type.startsWith('PolicyApiError.')) return type || 'other';
+  const kind = type.slice('PolicyApiError.'.length);
+  if (kind !== 'http') return kind;
+  const status = (err.details?.[0] as { httpStatus?: unknown } | undefined)?.httpStatus;
+  if (typeof status !== 'number') return 'http';
+  return status === 429 || status === 408 ? `http_${status}` : `http_${Math.floor(status / 100)}xx`;
+}
+
+type About = ReturnType<typeof activityContext>;
+
+class ObservedActivity implements ActivityInboundCallsInterceptor {
+  /** What the activity works for, once it runs (for its log lines). */
+  about: About = { executionId: undefined, policyId: undefined, step: undefined };
+
+  constructor(
+    private readonly ctx: Context,
+    private readonly metrics: PolicyMetrics,
+  ) {}
+
+  async execute(input: ActivityExecuteInput, next: Next<ActivityInboundCallsInterceptor, 'execute'>) {
+    const type = this.ctx.info.activityType;
+    const about = (this.about = activityContext(
+      type,
+      input.args,
+      this.ctx.info.workflowExecution?.workflowId,
+    ));
+    const span = otel.trace.getActiveSpan();
+    if (span) {
+      if (about.executionId) span.setAttribute(SPAN_ATTRIBUTES.executionId, about.executionId);
+      if (about.policyId) span.setAttribute(SPAN_ATTRIBUTES.policyId, about.policyId);
+    }
+    const step = API_STEP[type];
+    if (step === undefined && type !== 'runModelRefresh') return next(input);
+    const started = performance.now();
+    try {
+      const result = await next(input);
+      if (step !== undefined) {
+        this.metrics.apiCall({
+          step,
+          outcome: 'ok',
+          errorClass: 'ok',
+          durationMs: performance.now() - started,
+        });
+        if (type === 'getPolicyStatus')
+          this.metrics.pollResult(classifyPolicyStatus(field(result, 'status')));
+      } else {
+        const ms = (result as { durationMs?: unknown } | null)?.durationMs;
+        this.metrics.dbtRefresh({
+          ok: true,
+          durationMs: typeof ms === 'number' ? ms : performance.now() - started,
+        });
+      }
+      return result;
+    } catch (err) {
+      if (step !== undefined)
+        this.metrics.apiCall({
+          step,
+          outcome: 'error',
+          errorClass: failureClass(err),
+          durationMs: performance.now() - started,
+        });
+      else this.metrics.dbtRefresh({ ok: false, durationMs: performance.now() - started });
+      throw err;
+    }
+  }
+}
+
+class ActivityLogContext implements ActivityOutboundCallsInterceptor {
+  constructor(private readonly activity: ObservedActivity) {}
+
+  getLogAttributes(
+    input: GetLogAttributesInput,
+    next: Next<ActivityOutboundCallsInterceptor, 'getLogAttributes'>,
+  ) {
+    const extra: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.activity.about)) if (v !== undefined) extra[k] = v;
+    return next({ ...extra, ...input });
+  }
+}
+
+/** The interceptor factory for `interceptors.activity` (after the tracing one, so its span is active). */
+export function observedActivities(metrics: PolicyMetrics): ActivityInterceptorsFactory {
+  return (ctx) => {
+    const inbound = new ObservedActivity(ctx, metrics);
+    return { inbound, outbound: new ActivityLogContext(inbound) };
+  };
+}
