@@ -77,7 +77,7 @@ export async function connect(): Promise<{ client: Client; namespace: string; cl
     namespace: temporal.namespace,
     close: async () => {
       await connection.close();
-      await tracing.shutdown();
+      await tracing.flush();
     },
   };
 }

@@ -38,7 +38,9 @@ export interface Tracing {
   sinks(): InjectedSinks<OpenTelemetrySinks>;
   /** The W3C trace context of the active span (`traceparent`), for an outgoing HTTP request. */
   readonly headers: () => Record<string, string>;
-  /** Exports what is left (call before the process ends). */
+  /** Exports the spans ended so far (a short-lived process, before it exits). */
+  flush(): Promise<void>;
+  /** Exports what is left and stops tracing (the owner of the process, at its end). */
   shutdown(): Promise<void>;
 }
 
@@ -65,6 +67,7 @@ const disabled: Tracing = {
   activityInterceptors: () => [],
   sinks: noopSinks,
   headers: () => ({}),
+  flush: () => Promise.resolve(),
   shutdown: () => Promise.resolve(),
 };
 
@@ -119,6 +122,7 @@ export function setupTracing(opts: TracingOptions): Tracing {
       otel.propagation.inject(otel.context.active(), carrier);
       return carrier;
     },
+    flush: () => provider.forceFlush(),
     shutdown: () => provider.shutdown(),
   };
   return installed;

@@ -29,11 +29,17 @@ function code(text: string, max = MAX_QUOTE_CHARS): string {
   return `${fence}${cut}${fence === '`` ' ? ' ``' : '`'}`;
 }
 
+/** One line of at most `max` characters, as it is (the Web UI's list shows summaries as text). */
+function oneLine(text: string, max: number): string {
+  const line = text.replace(/[\r\n\t]+/g, ' ');
+  return line.length <= max ? line : `${line.slice(0, max - 1)}…`;
+}
+
 /** `sample_policy · data_governance · priority high` */
 export function executionSummary(
   policy: Pick<PolicyData, 'policy_name' | 'policy_type' | 'priority'>,
 ): string {
-  return plain(
+  return oneLine(
     `${policy.policy_name} · ${policy.policy_type} · priority ${policy.priority}`,
     MAX_SUMMARY_CHARS,
   );
@@ -109,10 +115,10 @@ export function startMetadata(input: Omit<StaticDetailsInput, 'policy'> & { poli
 } {
   const policy = validatePolicy(input.policy);
   if (!policy.ok) {
-    const why = plain(`invalid input: ${policy.message}`, MAX_SUMMARY_CHARS);
+    const why = `invalid input: ${policy.message}`;
     return {
-      staticSummary: why,
-      staticDetails: `**${why}**\n\nThe execution ends at once in an \`error\` row.`,
+      staticSummary: oneLine(why, MAX_SUMMARY_CHARS),
+      staticDetails: `**${plain(why, MAX_QUOTE_CHARS)}**\n\nThe execution ends at once in an \`error\` row.`,
     };
   }
   return {

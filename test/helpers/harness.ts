@@ -18,6 +18,7 @@ import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../devtools/simulator/server';
 import type { Warehouse } from '../../src/warehouse/types';
+import type { BatchObserver } from '../../src/warehouse/batch-writer';
 import { REPO_ROOT } from '../../src/config';
 import { defaultDbtBin } from '../../src/dbt/runner';
 import { RequestDispatcher } from '../../src/dispatcher';
@@ -79,10 +80,14 @@ export interface HarnessOptions {
   warehouse?: WarehouseKind;
   /** The test file's warehouses (useWarehouses()). */
   warehouses?: Warehouses;
+  /** false: the test file installed the Temporal runtime itself (e.g. with a metrics endpoint). */
+  installRuntime?: boolean;
+  /** Sees the worker's warehouse write batches (metrics). */
+  onBatch?: BatchObserver;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  installRuntimeOnce();
+  if (opts.installRuntime !== false) installRuntimeOnce();
   const env = await TestWorkflowEnvironment.createFromExistingServer({
     address: inject('temporalAddress'),
     namespace: 'default',
@@ -96,7 +101,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ? await opts.warehouses.create('snowflake')
       : duckDbTestWarehouse(path.join(tmpDir, 'warehouse.duckdb'));
   const warehousePath = db.config.kind === 'duckdb' ? db.config.path : undefined;
-  const warehouse = db.open({ component: 'worker' });
+  const warehouse = db.open({ component: 'worker', onBatch: opts.onBatch });
   await warehouse.init();
   const api = createPolicyApiClient({
     baseUrl: sim.url,
