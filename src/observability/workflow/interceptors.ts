@@ -117,7 +117,8 @@ export const interceptors: WorkflowInterceptorsFactory = (): WorkflowInterceptor
             [SPAN_ATTRIBUTES.executionId]: current.executionId,
             [SPAN_ATTRIBUTES.policyId]: current.policyId,
           });
-          return next(input);
+          const summary = input.options.summary ?? activitySummary(input.activityType, input.args);
+          return next(summary ? { ...input, options: { ...input.options, summary } } : input);
         },
         startTimer(input, next) {
           if (input.options?.summary) return next(input);
