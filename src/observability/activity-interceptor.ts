@@ -4,7 +4,8 @@
  *   - policy API calls (createPolicy, getPolicyStatus, triggerCircuitBreaker): latency, outcome and
  *     failure class by step, breaker rejections, and the class of every polled status;
  *   - model refreshes (runModelRefresh): duration and outcome;
- *   - the execution id, policy id and step on the activity's log lines and trace span.
+ *   - the execution id, policy id and step on the activity's log lines and trace span;
+ *   - a log line per state row written (info; warn for an `error` row) and per failed API call (warn).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Context } from '@temporalio/activity';
@@ -17,6 +18,8 @@ import type {
   Next,
 } from '@temporalio/worker';
 import * as otel from '@opentelemetry/api';
+import { STEP_OF_STATUS } from '../policy/details';
+import type { StateRow } from '../policy/state';
 import { classifyPolicyStatus } from '../policy/status';
 import type { PolicyMetrics } from './metrics';
 import { SPAN_ATTRIBUTES } from './workflow/tracing';
@@ -46,8 +49,18 @@ export function activityContext(activityType: string, args: readonly unknown[], 
     field(arg, 'execution_id') ??
     workflowId;
   const policyId = field(arg, 'policyId') ?? field(arg, 'request', 'policy_id') ?? field(arg, 'policy_id');
-  const step = API_STEP[activityType] ?? (activityType === 'runModelRefresh' ? 'model_refresh' : undefined);
+  const step =
+    API_STEP[activityType] ??
+    (activityType === 'runModelRefresh' ? 'model_refresh' : undefined) ??
+    (activityType === 'recordState' ? stepOfRow(arg) : undefined);
   return { executionId, policyId, step };
+}
+
+/** The step a state row is at: its status's, or the failed step of an `error` row (its error says). */
+function stepOfRow(row: unknown): string | undefined {
+  const status = field(row, 'status') as StateRow['status'] | undefined;
+  if (status === undefined) return undefined;
+  return STEP_OF_STATUS[status] ?? status;
 }
 
 /** The class of a failed API call: the client's error kind (`http_5xx`, `http_429`, `timeout`, ...). */
@@ -86,6 +99,7 @@ class ObservedActivity implements ActivityInboundCallsInterceptor {
       if (about.policyId) span.setAttribute(SPAN_ATTRIBUTES.policyId, about.policyId);
     }
     const step = API_STEP[type];
+    if (type === 'recordState') logRow(this.ctx, input.args[0]);
     if (step === undefined && type !== 'runModelRefresh') return next(input);
     const started = performance.now();
     try {
@@ -108,17 +122,31 @@ class ObservedActivity implements ActivityInboundCallsInterceptor {
       }
       return result;
     } catch (err) {
-      if (step !== undefined)
-        this.metrics.apiCall({
-          step,
-          outcome: 'error',
-          errorClass: failureClass(err),
-          durationMs: performance.now() - started,
+      if (step !== undefined) {
+        const errorClass = failureClass(err);
+        this.metrics.apiCall({ step, outcome: 'error', errorClass, durationMs: performance.now() - started });
+        this.ctx.log.warn(`policy API call failed (${errorClass}): ${errorMessage(err)}`, {
+          attempt: this.ctx.info.attempt,
+          errorClass,
         });
-      else this.metrics.dbtRefresh({ ok: false, durationMs: performance.now() - started });
+      } else this.metrics.dbtRefresh({ ok: false, durationMs: performance.now() - started });
       throw err;
     }
   }
+}
+
+function errorMessage(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}
+
+/** One line per state row written: the execution's progress in the log. */
+function logRow(ctx: Context, row: unknown): void {
+  const status = field(row, 'status');
+  if (status === undefined) return;
+  const r = row as Partial<StateRow>;
+  const fields = { status, stateVersion: r.state_version, pollCount: r.poll_count };
+  if (status === 'error') ctx.log.warn(`execution failed: ${r.error_message ?? ''}`, fields);
+  else ctx.log.info(`execution ${status}`, fields);
 }
 
 class ActivityLogContext implements ActivityOutboundCallsInterceptor {

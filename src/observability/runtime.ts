@@ -48,8 +48,17 @@ export function telemetryOptions(logger: StructuredLogger, metrics: MetricsSetti
 
 /** Installs the runtime (once per process; before any Worker, NativeConnection or TestWorkflowEnvironment). */
 export function installRuntime(logger: StructuredLogger, metrics: MetricsSettings): Runtime {
-  return Runtime.install({
-    logger: runtimeLogger(logger),
-    telemetryOptions: telemetryOptions(logger, metrics),
-  });
+  try {
+    return Runtime.install({
+      logger: runtimeLogger(logger),
+      telemetryOptions: telemetryOptions(logger, metrics),
+    });
+  } catch (err) {
+    const why = err instanceof Error ? err.message : String(err);
+    if (metrics.bindAddress === null || !/prometheus/i.test(why)) throw err;
+    throw new Error(
+      `${why}: the metrics endpoint ${metrics.bindAddress} is taken; ` +
+        'set METRICS_PORT to a free port, or METRICS_PORT=0 to run without it',
+    );
+  }
 }

@@ -145,7 +145,8 @@ export interface CurrentDetailsInput {
   event?: StateEvent;
 }
 
-const STEP_OF_STATUS: Record<StateRow['status'], Step | null> = {
+/** The step an execution in `status` is at (null: it ended). */
+export const STEP_OF_STATUS: Record<StateRow['status'], Step | null> = {
   pending: 'create_policy',
   policy_created: 'poll_status',
   policy_ready: 'circuit_breaker',

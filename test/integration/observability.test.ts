@@ -42,7 +42,7 @@ beforeAll(async () => {
   // Before any connection: this process's runtime is the worker's (Prometheus, the JSON logger).
   obs = setupObservability({
     component: 'worker',
-    env: { ...process.env, LOG_LEVEL: 'debug', LOG_FORMAT: 'json', POLICY_API_TOKEN: TOKEN },
+    env: { ...process.env, LOG_LEVEL: 'info', LOG_FORMAT: 'json', POLICY_API_TOKEN: TOKEN },
     metrics: { bindAddress: `127.0.0.1:${metricsPort}` },
     spanProcessor: new SimpleSpanProcessor(spans),
     routeConsole: false,
@@ -251,8 +251,10 @@ describe('one execution started by the CLI', () => {
       expect(typeof r.level).toBe('string');
       expect(typeof r.msg).toBe('string');
     }
+    expect(records.filter((r) => r.level === 'debug' || r.level === 'trace')).toEqual([]);
     const ours = records.filter((r) => r.executionId === id);
     expect(ours.some((r) => r.policyId === policyId && r.step === 'poll_status')).toBe(true);
+    expect(ours.some((r) => r.msg === 'execution completed' && r.policyId === policyId)).toBe(true);
     expect(logLines.join('\n')).not.toContain(TOKEN);
   });
 });
