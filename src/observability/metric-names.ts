@@ -20,6 +20,7 @@ export const METRIC = {
   dbtRefreshDuration: 'policy_execution_dbt_refresh_duration_ms',
   dbtRefreshes: 'policy_execution_dbt_refreshes_total',
   dbtRefreshLag: 'policy_execution_dbt_refresh_lag_ms',
+  dbtLastSuccess: 'policy_execution_dbt_last_success_timestamp_seconds',
   dispatcherBacklog: 'policy_execution_dispatcher_backlog',
   dispatcherStarts: 'policy_execution_dispatcher_starts_total',
   reconcilerFixes: 'policy_execution_reconciler_fixes_total',

@@ -83,6 +83,12 @@ export function createPolicyMetrics(meter: MetricMeter) {
     'dbt run of policy_execution_model, by outcome',
   );
   const dbtRefreshes = meter.createCounter(METRIC.dbtRefreshes, '1', 'dbt refresh attempts by outcome');
+  const dbtLastSuccess = meter.createGauge(
+    METRIC.dbtLastSuccess,
+    'int',
+    's',
+    'Unix time of the last successful dbt run of policy_execution_model by this worker',
+  );
   const backlog = meter.createGauge(
     METRIC.dispatcherBacklog,
     'int',
@@ -122,6 +128,7 @@ export function createPolicyMetrics(meter: MetricMeter) {
       const outcome = r.ok ? 'ok' : 'error';
       dbtRefreshes.add(1, { outcome });
       dbtDuration.record(Math.max(0, Math.round(r.durationMs)), { outcome });
+      if (r.ok) dbtLastSuccess.set(Math.floor(Date.now() / 1000));
     },
     dispatcherPass(p: { seen: number; started: number; alreadyStarted: number; failed: number }): void {
       backlog.set(p.seen);

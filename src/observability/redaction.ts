@@ -2,10 +2,10 @@
  * What no log line may carry: the values of the process's secret settings (POLICY_API_TOKEN,
  * SNOWFLAKE_PASSWORD, SNOWFLAKE_PRIVATE_KEY_PASSPHRASE, TEMPORAL_API_KEY and any variable whose name
  * says secret), a bearer token, a PEM private key, and the values of fields whose names say secret.
- * The logger (logging.ts) passes every message and field through one of these.
+ * The logger (logging.ts) passes every message and field through one of these. Each secret value is
+ * scrubbed the way the policy API client scrubs its token (src/policy-api/redact.ts).
  */
-
-const REDACTED = '[REDACTED]';
+import { createRedactor as createTokenRedactor, REDACTED } from '../policy-api/redact';
 
 /** Environment variables whose values are secrets (paths and files to them are not). */
 const SECRET_NAME = /TOKEN|SECRET|PASSWORD|PASSPHRASE|API_KEY|PRIVATE_KEY|CREDENTIAL/i;
@@ -35,10 +35,12 @@ export function secretValues(env: NodeJS.ProcessEnv): string[] {
 }
 
 export function createRedactor(secrets: readonly string[]): Redactor {
-  const values = secrets.filter((s) => s.length >= MIN_SECRET_CHARS);
+  const perSecret = secrets
+    .filter((s) => s.length >= MIN_SECRET_CHARS)
+    .map((s) => createTokenRedactor(s).redact);
   const text = (input: string): string => {
     let out = input.replace(PEM_PRIVATE_KEY, '[REDACTED PRIVATE KEY]').replace(BEARER, `$1 ${REDACTED}`);
-    for (const secret of values) if (out.includes(secret)) out = out.split(secret).join(REDACTED);
+    for (const redact of perSecret) out = redact(out);
     return out;
   };
   const value = (input: unknown, depth = 0): unknown => {
