@@ -5,10 +5,13 @@
  * in-memory exporter and log lines captured. One execution started by the project CLI: its summary,
  * static and current details and the activities' summaries; the metrics endpoint's series; its trace
  * from the CLI's start through the workflow to each API call (and the `traceparent` the API got);
- * its JSON log lines. A schedule created by the CLI fires (triggered) and its execution completes.
+ * its JSON log lines. A schedule created by the CLI fires (triggered) and its execution completes,
+ * traced from its run. A dbt request started by the dispatcher: its summary and details, its trace
+ * from the dispatcher's start, the dispatcher's metrics.
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import type { Worker } from '@temporalio/worker';
@@ -21,9 +24,11 @@ import { SPAN_ATTRIBUTES } from '../../src/observability/tracing';
 import type { StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
+import { RequestDispatcher } from '../../src/dispatcher';
 import { createPolicyWorker } from '../../src/worker';
 import { freePort } from '../../devtools/temporal/dev-server';
 import { policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { insertRequestSql } from '../helpers/warehouses';
 
 const TOKEN = 'observability-test-token-5f1c';
 
@@ -292,8 +297,86 @@ describe('a schedule created by the CLI', () => {
       expect(row.status).toBe('completed');
       expect((await h.warehouse.getState(row.execution_id))?.status).toBe('completed');
       expect(await (await handle.describe()).staticSummary()).toBe(summaryOf(policy));
+      // The run is the root of its own trace, down to its API calls.
+      const runSpan = await until(
+        'the schedule run span',
+        () =>
+          spans
+            .getFinishedSpans()
+            .find(
+              (s) =>
+                s.name === 'RunWorkflow:policyExecution' &&
+                s.attributes[SPAN_ATTRIBUTES.executionId] === row.execution_id,
+            ) ?? false,
+      );
+      expect(runSpan.parentSpanId).toBeUndefined();
+      const inTrace = spans
+        .getFinishedSpans()
+        .filter((s) => s.spanContext().traceId === runSpan.spanContext().traceId);
+      expect(inTrace.map((s) => s.name)).toContain('RunActivity:triggerCircuitBreaker');
     } finally {
       await runCli(['schedule', 'delete', scheduleId]);
     }
+  });
+});
+
+describe('a dbt request started by the dispatcher', () => {
+  it('carries its summary and details, is traced from the dispatcher and counted', async () => {
+    const requestId = uniqueId('obs-dbt-req');
+    const policy = policyWithId(uniqueId('pol-dbt'));
+    await h.db.query(insertRequestSql('duckdb'), [
+      requestId,
+      JSON.stringify(policy),
+      JSON.stringify({ maxPolls: 3, pollIntervalMs: 50, refreshModel: false }),
+      new Date().toISOString().replace('T', ' ').slice(0, -1),
+      'dbt_user',
+      'requested',
+    ]);
+    // The worker's dispatcher: its client traces starts, its passes are counted.
+    const client = new Client({
+      connection: h.env.connection,
+      namespace: 'default',
+      interceptors: obs.clientInterceptors(),
+    });
+    const dispatcher = new RequestDispatcher({
+      client,
+      warehouse: h.warehouse,
+      taskQueue: h.taskQueue,
+      warehouseLabel: 'DuckDB test file',
+      onPass: (pass) => obs.metrics().dispatcherPass(pass),
+    });
+    const pass = await dispatcher.dispatchOnce();
+    expect(pass.started).toBe(1);
+    const handle = h.env.client.workflow.getHandle(requestId);
+    expect(((await handle.result()) as StateRow).status).toBe('completed');
+
+    const d = await handle.describe();
+    expect(await d.staticSummary()).toBe(summaryOf(policy));
+    const details = await d.staticDetails();
+    expect(details).toContain('**Started by** dispatcher');
+    expect(details).toContain('(DuckDB test file)');
+
+    const start = await until(
+      'the dispatcher start span',
+      () =>
+        spans
+          .getFinishedSpans()
+          .find(
+            (s) =>
+              s.name.startsWith('StartWorkflow:') && s.attributes[SPAN_ATTRIBUTES.executionId] === requestId,
+          ) ?? false,
+    );
+    const inTrace = await until('the run in the same trace', () => {
+      const all = spans
+        .getFinishedSpans()
+        .filter((s) => s.spanContext().traceId === start.spanContext().traceId);
+      return all.some((s) => s.name === 'RunActivity:triggerCircuitBreaker') ? all : false;
+    });
+    expect(inTrace.map((s) => s.name)).toContain('RunWorkflow:policyExecution');
+
+    const text = await (await fetch(metricsUrl)).text();
+    expect(text).toMatch(/policy_execution_dispatcher_starts_total\{[^}]*outcome="started"[^}]*\} [1-9]/);
+    expect(text).toMatch(/policy_execution_executions_started_total\{[^}]*trigger="dispatcher"[^}]*\} [1-9]/);
+    expect(text).toMatch(/^policy_execution_dispatcher_backlog(\{[^}]*\})? \d+$/m);
   });
 });
