@@ -11,7 +11,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { TRIGGER_MEMO_KEY, WORKFLOW_TYPE } from './contracts';
+import { START_SEARCH_ATTRIBUTES, TRIGGER_MEMO_KEY, WORKFLOW_TYPE } from './contracts';
 import { startMetadata } from './policy/details';
 import { PassLoop } from './pass-loop';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
@@ -87,6 +87,7 @@ export class RequestDispatcher {
         workflowId,
         args,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: START_SEARCH_ATTRIBUTES,
         memo: {
           requestedBy: request.requested_by ?? 'dbt',
           requestedAt: request.requested_at,

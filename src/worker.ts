@@ -167,7 +167,11 @@ async function main(): Promise<void> {
     onBatch: obs.onBatch,
   });
   await warehouse.init();
-  const api = createPolicyApiClient({ ...config.api, requestHeaders: obs.tracing.headers });
+  const api = createPolicyApiClient({
+    ...config.api,
+    requestHeaders: obs.tracing.headers,
+    onCall: obs.onApiCall,
+  });
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   const clientConnection = await Connection.connect(temporal.connectionOptions);
   const client = new Client({

@@ -9,7 +9,13 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { TASK_QUEUE, TRIGGER_MEMO_KEY, WORKFLOW_TYPE, type StartTrigger } from '../contracts';
+import {
+  START_SEARCH_ATTRIBUTES,
+  TASK_QUEUE,
+  TRIGGER_MEMO_KEY,
+  WORKFLOW_TYPE,
+  type StartTrigger,
+} from '../contracts';
 import { validateOptions, validatePolicy, type ExecutionOptionsInput } from '../policy';
 import { startMetadata } from '../policy/details';
 
@@ -78,6 +84,7 @@ export async function tryStartExecution(client: Client, request: ExecutionReques
       workflowId: id,
       args: [policy.value, request.options ?? {}],
       workflowIdReusePolicy: request.reusePolicy ?? WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: START_SEARCH_ATTRIBUTES,
       memo: { [TRIGGER_MEMO_KEY]: trigger, ...request.memo },
       // What the Web UI shows for it (docs/operations.md#the-web-ui).
       ...startMetadata({ policy: policy.value, options: request.options, executionId: id, trigger }),

@@ -43,17 +43,29 @@ function field(v: unknown, ...path: string[]): string | undefined {
 /** The execution id, policy id and step an activity works for, from its input. */
 export function activityContext(activityType: string, args: readonly unknown[], workflowId?: string) {
   const arg = args[0];
+  const row = rowOf(activityType, arg);
   const executionId =
     field(arg, 'executionId') ??
     field(arg, 'request', 'execution_id') ??
-    field(arg, 'execution_id') ??
+    field(row, 'execution_id') ??
     workflowId;
-  const policyId = field(arg, 'policyId') ?? field(arg, 'request', 'policy_id') ?? field(arg, 'policy_id');
+  const policyId = field(arg, 'policyId') ?? field(arg, 'request', 'policy_id') ?? field(row, 'policy_id');
   const step =
     API_STEP[activityType] ??
     (activityType === 'runModelRefresh' ? 'model_refresh' : undefined) ??
-    (activityType === 'recordState' ? stepOfRow(arg) : undefined);
+    (row !== undefined ? stepOfRow(row) : undefined);
   return { executionId, policyId, step };
+}
+
+/**
+ * The state row an activity writes: recordState's argument, finishExecution's `row`, or the `state`
+ * an API activity carries alongside its call (src/workflows/state-writes.ts).
+ */
+function rowOf(activityType: string, arg: unknown): unknown {
+  if (activityType === 'recordState') return arg;
+  if (arg === null || typeof arg !== 'object') return undefined;
+  if (activityType === 'finishExecution') return (arg as { row?: unknown }).row;
+  return API_STEP[activityType] !== undefined ? (arg as { state?: unknown }).state : undefined;
 }
 
 /** The step a state row is at: its status's, or the failed step of an `error` row (its error says). */
@@ -63,16 +75,22 @@ function stepOfRow(row: unknown): string | undefined {
   return STEP_OF_STATUS[status] ?? status;
 }
 
-/** The class of a failed API call: the client's error kind (`http_5xx`, `http_429`, `timeout`, ...). */
-export function failureClass(err: unknown): string {
+/** The class of a policy API failure: its kind (`timeout`, `invalid_json`, ...), HTTP ones by status. */
+export function apiErrorClass(kind: string, httpStatus: unknown): string {
+  if (kind !== 'http') return kind;
+  if (typeof httpStatus !== 'number') return 'http';
+  return httpStatus === 429 || httpStatus === 408
+    ? `http_${httpStatus}`
+    : `http_${Math.floor(httpStatus / 100)}xx`;
+}
+
+/** The class of a failed API activity: the client's error class, or the failure's type. */
+function failureClass(err: unknown): string {
   if (!(err instanceof ApplicationFailure)) return 'other';
   const type = err.type ?? '';
   if (!type.startsWith('PolicyApiError.')) return type || 'other';
-  const kind = type.slice('PolicyApiError.'.length);
-  if (kind !== 'http') return kind;
   const status = (err.details?.[0] as { httpStatus?: unknown } | undefined)?.httpStatus;
-  if (typeof status !== 'number') return 'http';
-  return status === 429 || status === 408 ? `http_${status}` : `http_${Math.floor(status / 100)}xx`;
+  return apiErrorClass(type.slice('PolicyApiError.'.length), status);
 }
 
 type About = ReturnType<typeof activityContext>;
@@ -99,18 +117,15 @@ class ObservedActivity implements ActivityInboundCallsInterceptor {
       if (about.policyId) span.setAttribute(SPAN_ATTRIBUTES.policyId, about.policyId);
     }
     const step = API_STEP[type];
-    if (type === 'recordState') logRow(this.ctx, input.args[0]);
+    // One line per row (not per retry of the activity carrying it).
+    const row = rowOf(type, input.args[0]);
+    if (row !== undefined && this.ctx.info.attempt === 1) logRow(this.ctx, row);
     if (step === undefined && type !== 'runModelRefresh') return next(input);
     const started = performance.now();
     try {
       const result = await next(input);
       if (step !== undefined) {
-        this.metrics.apiCall({
-          step,
-          outcome: 'ok',
-          errorClass: 'ok',
-          durationMs: performance.now() - started,
-        });
+        this.metrics.apiCall({ step, outcome: 'ok', errorClass: 'ok' });
         if (type === 'getPolicyStatus')
           this.metrics.pollResult(classifyPolicyStatus(field(result, 'status')));
       } else {
@@ -124,7 +139,7 @@ class ObservedActivity implements ActivityInboundCallsInterceptor {
     } catch (err) {
       if (step !== undefined) {
         const errorClass = failureClass(err);
-        this.metrics.apiCall({ step, outcome: 'error', errorClass, durationMs: performance.now() - started });
+        this.metrics.apiCall({ step, outcome: 'error', errorClass });
         this.ctx.log.warn(`policy API call failed (${errorClass}): ${errorMessage(err)}`, {
           attempt: this.ctx.info.attempt,
           errorClass,

@@ -20,9 +20,8 @@ export interface ApiCallRecord {
   /** create_policy, poll_status, circuit_breaker */
   step: string;
   outcome: 'ok' | 'error';
-  /** ok, or the failure's class (transient, http_4xx, circuit_open, timeout, ...). */
+  /** ok, or the failure's class (http_5xx, http_429, circuit_open, timeout, ...). */
   errorClass: string;
-  durationMs: number;
 }
 
 export interface BatchRecord {
@@ -41,7 +40,7 @@ export function createPolicyMetrics(meter: MetricMeter) {
     METRIC.apiCallLatency,
     'int',
     'ms',
-    'Policy API call latency by step and outcome',
+    'Policy API HTTP request latency by step and outcome',
   );
   const pollResults = meter.createCounter(
     METRIC.pollResults,
@@ -107,11 +106,14 @@ export function createPolicyMetrics(meter: MetricMeter) {
   );
 
   return {
+    /** An API activity attempt ended (the breaker's refusals included). */
     apiCall(r: ApiCallRecord): void {
-      const tags = { step: r.step, outcome: r.outcome, class: r.errorClass };
-      apiCalls.add(1, tags);
-      apiLatency.record(Math.max(0, Math.round(r.durationMs)), { step: r.step, outcome: r.outcome });
+      apiCalls.add(1, { step: r.step, outcome: r.outcome, class: r.errorClass });
       if (r.errorClass === 'circuit_open') breakerRejections.add(1, { step: r.step });
+    },
+    /** An HTTP request to the policy API ended (the client's own timing, no state write in it). */
+    apiLatency(r: { step: string; outcome: 'ok' | 'error'; durationMs: number }): void {
+      apiLatency.record(Math.max(0, Math.round(r.durationMs)), { step: r.step, outcome: r.outcome });
     },
     pollResult(statusClass: string): void {
       pollResults.add(1, { class: statusClass });

@@ -9,6 +9,7 @@ import type { ClientInterceptors } from '@temporalio/client';
 import { Runtime, type WorkerOptions } from '@temporalio/worker';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import { CircuitState, type CircuitBreakerPolicy } from 'cockatiel';
+import type { PolicyApiConfig } from '../policy-api/client';
 import type { BatchObserver } from '../warehouse/batch-writer';
 import { observedActivities } from './activity-interceptor';
 import { createLogger, logSettingsFromEnv, routeConsole, type StructuredLogger } from './logging';
@@ -30,6 +31,8 @@ export interface Observability {
   observeBreaker(breaker: CircuitBreakerPolicy): void;
   /** For createWarehouse: every state write batch. */
   onBatch: BatchObserver;
+  /** For createPolicyApiClient: every HTTP request's latency. */
+  onApiCall: NonNullable<PolicyApiConfig['onCall']>;
   /** Exports the spans left; call before the process ends. */
   shutdown(): Promise<void>;
 }
@@ -59,6 +62,8 @@ function build(logger: StructuredLogger, tracing: Tracing, metricsAddress: strin
       breaker.onStateChange((state) => getMetrics().breakerState(BREAKER_STATES[state]));
     },
     onBatch: (batch) => getMetrics().warehouseBatch(batch),
+    onApiCall: ({ step, durationMs, error }) =>
+      getMetrics().apiLatency({ step, durationMs, outcome: error ? 'error' : 'ok' }),
     shutdown: () => tracing.shutdown(),
   };
 }

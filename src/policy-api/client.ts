@@ -16,7 +16,7 @@ import {
 } from './endpoints';
 import { policyApiErrors } from './errors';
 import { createRedactor } from './redact';
-import type { ApiStep, EndpointProfile, PolicyApi } from './types';
+import type { ApiStep, EndpointProfile, PolicyApi, PolicyApiError } from './types';
 
 export interface PolicyApiConfig {
   /** e.g. http://127.0.0.1:8787 ; may include a path prefix. */
@@ -37,6 +37,8 @@ export interface PolicyApiConfig {
    * span (`traceparent`, src/observability/tracing.ts). They never replace the client's own headers.
    */
   requestHeaders?: () => Record<string, string>;
+  /** Sees every HTTP call as it ends: its step, how long it took, its error if it failed (metrics). */
+  onCall?: (call: { step: ApiStep; durationMs: number; error?: PolicyApiError }) => void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -121,6 +123,9 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
 
     const signal = AbortSignal.timeout(timeoutMs);
+    const started = performance.now();
+    const observe = (error?: PolicyApiError) =>
+      config.onCall?.({ step, durationMs: performance.now() - started, error });
     const attempt = async (): Promise<ApiResponse> => {
       const res = await request(req.url, {
         dispatcher,
@@ -164,9 +169,13 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
     });
     deadline.catch(() => undefined);
     try {
-      return await Promise.race([op, deadline]);
+      const response = await Promise.race([op, deadline]);
+      observe();
+      return response;
     } catch (err) {
-      throw errors.transport(step, err, signal.aborted);
+      const failure = errors.transport(step, err, signal.aborted);
+      observe(failure);
+      throw failure;
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }

@@ -59,6 +59,7 @@ beforeAll(async () => {
     timeoutMs: 1500,
     token: TOKEN,
     requestHeaders: obs.tracing.headers,
+    onCall: obs.onApiCall,
   });
   worker = await createPolicyWorker({
     connection: h.env.nativeConnection,

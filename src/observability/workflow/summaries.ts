@@ -37,6 +37,11 @@ export function activitySummary(activityType: string, args: readonly unknown[]):
       return cut(`POST /circuit · ${text(field(arg, 'request', 'policy_id'))}`);
     case 'recordState':
       return cut(`state row v${text(field(arg, 'state_version'))} → ${text(field(arg, 'status'))}`);
+    case 'finishExecution':
+      return cut(
+        `final state row v${text(field(arg, 'row', 'state_version'))} → ${text(field(arg, 'row', 'status'))}` +
+          (field(arg, 'refresh') === true ? ', then ask for a model refresh' : ''),
+      );
     case 'requestModelRefresh':
       return 'ask for a refresh of policy_execution_model';
     case 'runModelRefresh':
