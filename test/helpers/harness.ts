@@ -11,7 +11,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { BreakerOptions } from '../../src/activities';
+import type { BreakerOptions, RefreshTarget } from '../../src/activities';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
@@ -62,6 +62,8 @@ export interface Harness {
   dbtWorker?: Worker;
   dbtWorkerDone?: Promise<void>;
   refreshWorkflowId?: string;
+  /** With `refresh`: where a policy worker sends its refresh asks (for a worker of the test's own). */
+  refreshTarget?: RefreshTarget;
   dbt?: DbtExecutor;
   dispatcher?: RequestDispatcher;
   close(): Promise<void>;
@@ -157,6 +159,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         mode: 'daemon' as const,
       }
     : null;
+  if (dbtConfig) h.refreshTarget = refreshTarget(env.client, dbtConfig);
   if (opts.inProcessWorker !== false) {
     h.worker = await createPolicyWorker({
       connection: env.nativeConnection,
@@ -166,7 +169,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         api,
         warehouse,
         breaker: opts.breaker ?? { threshold: 0, halfOpenAfterMs: 1000 },
-        refresh: dbtConfig ? refreshTarget(env.client, dbtConfig) : undefined,
+        refresh: h.refreshTarget,
       },
     });
     h.workerDone = h.worker.run();

@@ -7,7 +7,8 @@
  * from the CLI's start through the workflow to each API call (and the `traceparent` the API got);
  * its JSON log lines. A schedule created by the CLI fires (triggered) and its execution completes,
  * traced from its run. A dbt request started by the dispatcher: its summary and details, its trace
- * from the dispatcher's start, the dispatcher's metrics.
+ * from the dispatcher's start, the dispatcher's metrics. A model refresh (the real dbt, on the
+ * harness's dbt worker): its duration, outcome, lag and last success in the metrics.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -53,7 +54,12 @@ beforeAll(async () => {
     routeConsole: false,
     write: (line) => void logLines.push(line),
   });
-  h = await startHarness({ installRuntime: false, inProcessWorker: false, onBatch: obs.onBatch });
+  h = await startHarness({
+    installRuntime: false,
+    inProcessWorker: false,
+    onBatch: obs.onBatch,
+    refresh: { debounceMs: 200, maxWaitMs: 2000 },
+  });
   api = createPolicyApiClient({
     baseUrl: h.sim.url,
     timeoutMs: 1500,
@@ -65,7 +71,12 @@ beforeAll(async () => {
     connection: h.env.nativeConnection,
     namespace: 'default',
     taskQueue: h.taskQueue,
-    deps: { api, warehouse: h.warehouse, breaker: { threshold: 5, halfOpenAfterMs: 1000 } },
+    deps: {
+      api,
+      warehouse: h.warehouse,
+      breaker: { threshold: 5, halfOpenAfterMs: 1000 },
+      refresh: h.refreshTarget,
+    },
   });
   workerDone = worker.run();
   process.env.TEMPORAL_ADDRESS = inject('temporalAddress');
@@ -379,5 +390,29 @@ describe('a dbt request started by the dispatcher', () => {
     expect(text).toMatch(/policy_execution_dispatcher_starts_total\{[^}]*outcome="started"[^}]*\} [1-9]/);
     expect(text).toMatch(/policy_execution_executions_started_total\{[^}]*trigger="dispatcher"[^}]*\} [1-9]/);
     expect(text).toMatch(/^policy_execution_dispatcher_backlog(\{[^}]*\})? \d+$/m);
+  });
+});
+
+describe('a model refresh', () => {
+  it('shows in the metrics: dbt run duration and outcome, the lag, the last success', async () => {
+    const id = uniqueId('obs-refresh');
+    const handle = await h.env.client.workflow.start('policyExecution', {
+      taskQueue: h.taskQueue,
+      workflowId: id,
+      args: [policyWithId(uniqueId('pol-refresh')), { maxPolls: 3, pollIntervalMs: 50, refreshModel: true }],
+    });
+    expect(((await handle.result()) as StateRow).status).toBe('completed');
+    const text = await until(
+      'a successful refresh in /metrics',
+      async () => {
+        const body = await (await fetch(metricsUrl)).text();
+        return /policy_execution_dbt_refresh_lag_ms_count\{[^}]*\} [1-9]/.test(body) ? body : false;
+      },
+      180_000,
+    );
+    expect(text).toMatch(/policy_execution_dbt_refreshes_total\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+    expect(text).toMatch(/policy_execution_dbt_refresh_duration_ms_count\{[^}]*outcome="ok"[^}]*\} [1-9]/);
+    const last = /^policy_execution_dbt_last_success_timestamp_seconds(?:\{[^}]*\})? (\d+)$/m.exec(text);
+    expect(Number(last?.[1])).toBeGreaterThan(Date.now() / 1000 - 600);
   });
 });
