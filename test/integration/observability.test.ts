@@ -393,8 +393,8 @@ describe('a dbt request started by the dispatcher', () => {
   });
 });
 
-describe('a model refresh', () => {
-  it('shows in the metrics: dbt run duration and outcome, the lag, the last success', async () => {
+describe('an execution started without metadata, asking for a model refresh', () => {
+  it('has current details; the refresh shows in the metrics: duration, outcome, lag, last success', async () => {
     const id = uniqueId('obs-refresh');
     const handle = await h.env.client.workflow.start('policyExecution', {
       taskQueue: h.taskQueue,
@@ -402,6 +402,9 @@ describe('a model refresh', () => {
       args: [policyWithId(uniqueId('pol-refresh')), { maxPolls: 3, pollIntervalMs: 50, refreshModel: true }],
     });
     expect(((await handle.result()) as StateRow).status).toBe('completed');
+    // Started as `temporal workflow start` would: no summary, the same current details.
+    expect(await (await handle.describe()).staticSummary()).toBeUndefined();
+    expect((await handle.query(workflowMetadataQuery)).currentDetails).toContain('**Completed**');
     const text = await until(
       'a successful refresh in /metrics',
       async () => {
