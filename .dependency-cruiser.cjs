@@ -89,6 +89,25 @@ module.exports = {
       },
     },
     {
+      name: 'workflow-interceptors-are-sandboxed',
+      severity: 'error',
+      comment:
+        'The workflow interceptors (src/observability/workflow/) are bundled with the workflows: pure ' +
+        'rules, contracts, the metric names, the workflow SDK and OpenTelemetry only.',
+      from: { path: '^src/observability/workflow/' },
+      to: {
+        pathNot: [
+          '^src/observability/workflow/',
+          '^src/observability/metric-names\\.ts$',
+          '^src/policy/',
+          '^src/contracts\\.ts$',
+          '^node_modules/@temporalio/(common|workflow|interceptors-opentelemetry)/',
+          '^node_modules/@opentelemetry/',
+        ],
+        dependencyTypesNot: ['type-only'],
+      },
+    },
+    {
       name: 'client-library-stands-on-the-rules',
       comment:
         'src/client/ is the client library (start, bulk start, read state): it builds on the pure rules ' +
@@ -103,7 +122,9 @@ module.exports = {
     {
       name: 'workflows-no-node-builtins',
       severity: 'error',
-      from: { path: '^src/(workflows|policy)/|^src/contracts\\.ts$' },
+      from: {
+        path: '^src/(workflows|policy|observability/workflow)/|^src/(contracts|observability/metric-names)\\.ts$',
+      },
       to: { dependencyTypes: ['core'] },
     },
     {

@@ -56,7 +56,16 @@ $(STAMPS)/build: $(STAMPS)/npm $(SRC) $(DEVTOOLS)
 	node scripts/bundle-workflows.js
 	@mkdir -p $(STAMPS) && touch $@
 
-test: deps build ## install everything and run every test (unit + integration)
+# The browser the Web UI test drives (test/integration/web-ui.test.ts): Debian's chromium, installed
+# with apt-get when missing (sudo unless root). CHROMIUM_PATH points the test at another one.
+CHROMIUM_PATH ?= /usr/bin/chromium
+$(STAMPS)/chromium:
+	@test -x "$(CHROMIUM_PATH)" || { \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
+	@mkdir -p $(STAMPS) && touch $@
+
+test: deps build $(STAMPS)/chromium ## install everything and run every test (unit + integration)
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 

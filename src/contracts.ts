@@ -32,6 +32,13 @@ export const PolicyExecutionStatusKey = defineSearchAttributeKey(
 );
 
 /**
+ * Memo field naming how an execution was started; the worker's metrics label executions with it
+ * (docs/operations.md). Starts without it (`temporal workflow start`, other clients) count as `other`.
+ */
+export const TRIGGER_MEMO_KEY = 'trigger';
+export type StartTrigger = 'cli' | 'bulk' | 'dispatcher' | 'schedule' | 'client';
+
+/**
  * The search attributes a starter (CLI, dispatcher, schedule, bulk run) sets at start: the status of
  * the first row, so the workflow need not upsert it (one workflow task less; decision 21). A run
  * started without them (`temporal workflow start`) sets it itself.

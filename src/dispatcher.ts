@@ -11,7 +11,8 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { START_SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from './contracts';
+import { START_SEARCH_ATTRIBUTES, TRIGGER_MEMO_KEY, WORKFLOW_TYPE } from './contracts';
+import { startMetadata } from './policy/details';
 import { PassLoop } from './pass-loop';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
 
@@ -23,7 +24,14 @@ export interface DispatcherOptions {
   intervalMs?: number;
   /** Most requests per pass. Default 100. */
   batchSize?: number;
-  logger?: { info(msg: string): void; warn(msg: string): void };
+  logger?: {
+    info(msg: string, fields?: Record<string, unknown>): void;
+    warn(msg: string, fields?: Record<string, unknown>): void;
+  };
+  /** Where the warehouse is (no credential), for the executions' details in the Web UI. */
+  warehouseLabel?: string;
+  /** Called after every pass (metrics: the backlog seen, starts and failures). */
+  onPass?: (pass: DispatchPass) => void;
 }
 
 export interface DispatchPass {
@@ -64,6 +72,7 @@ export class RequestDispatcher {
     }
     await this.opts.warehouse.markRequests(outcomes);
     for (const k of Object.keys(pass) as (keyof DispatchPass)[]) this.totals[k] += pass[k];
+    this.opts.onPass?.(pass);
     return pass;
   }
 
@@ -79,9 +88,23 @@ export class RequestDispatcher {
         args,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
         typedSearchAttributes: START_SEARCH_ATTRIBUTES,
-        memo: { requestedBy: request.requested_by ?? 'dbt', requestedAt: request.requested_at },
+        memo: {
+          requestedBy: request.requested_by ?? 'dbt',
+          requestedAt: request.requested_at,
+          [TRIGGER_MEMO_KEY]: 'dispatcher',
+        },
+        ...startMetadata({
+          policy: request.policy,
+          options: request.options ?? undefined,
+          executionId: workflowId,
+          trigger: 'dispatcher',
+          warehouse: this.opts.warehouseLabel,
+        }),
       });
-      this.opts.logger?.info(`dispatcher: started workflow ${workflowId} for request ${request.request_id}`);
+      this.opts.logger?.info(`dispatcher: started workflow ${workflowId} for request ${request.request_id}`, {
+        executionId: workflowId,
+        requestId: request.request_id,
+      });
       return { outcome: { requestId: request.request_id, status: 'dispatched', workflowId }, already: false };
     } catch (err) {
       if (err instanceof WorkflowExecutionAlreadyStartedError) {
@@ -91,7 +114,10 @@ export class RequestDispatcher {
         };
       }
       const error = err instanceof Error ? err.message : String(err);
-      this.opts.logger?.warn(`dispatcher: could not start ${workflowId} (will retry): ${error}`);
+      this.opts.logger?.warn(`dispatcher: could not start ${workflowId} (will retry): ${error}`, {
+        executionId: workflowId,
+        requestId: request.request_id,
+      });
       return { outcome: { requestId: request.request_id, status: 'retry', error }, already: false };
     }
   }

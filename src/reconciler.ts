@@ -28,7 +28,7 @@ export interface ReconcilerOptions {
   lookbackMs?: number;
   /** Called with the rows a pass fixed (e.g. to ask for a model refresh). */
   onFixed?: (rows: readonly StateRow[]) => Promise<void>;
-  logger?: { info(msg: string): void; warn(msg: string): void };
+  logger?: { info(msg: string, fields?: Record<string, unknown>): void; warn(msg: string): void };
 }
 
 export interface ReconcilePass {
@@ -119,6 +119,12 @@ export class EndingsReconciler {
           this.opts.logger?.info(
             `reconciler: execution ${r.execution_id} (workflow ${r.workflow_id}, run ${r.run_id ?? '?'}) ended in ` +
               `Temporal without its terminal row; set to error: ${r.error_message ?? ''}`,
+            {
+              executionId: r.execution_id,
+              policyId: r.policy_id ?? undefined,
+              workflowId: r.workflow_id,
+              runId: r.run_id,
+            },
           );
         }
         await this.opts.onFixed?.(fixed);

@@ -16,6 +16,8 @@ import { RequestDispatcher } from './dispatcher';
 import { EndingsReconciler } from './reconciler';
 import { createPolicyApiClient } from './policy-api/client';
 import { createWarehouse, dbtTargetOf, describeWarehouse, type WarehouseConfig } from './warehouse/factory';
+import { WORKFLOW_INTERCEPTORS_MODULE } from './observability/bundle';
+import { observability, setupObservability } from './observability/setup';
 
 /** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js');
@@ -26,10 +28,16 @@ export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, 'workflow-bundle.js'
  * instead of being rebuilt for each one, which measured ~0.4 MB less worker memory per cached
  * workflow (docs/performance.md).
  */
-export function workflowBundlerOptions(): { workflowsPath: string; preloadModules: string[] } {
+export function workflowBundlerOptions(): {
+  workflowsPath: string;
+  preloadModules: string[];
+  workflowInterceptorModules: string[];
+} {
   return {
     workflowsPath: path.join(__dirname, 'workflows'),
     preloadModules: [path.join(__dirname, 'policy', 'input')],
+    // Summaries, current details, metrics and tracing in the sandbox (src/observability/workflow/).
+    workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
   };
 }
 
@@ -83,7 +91,8 @@ export async function createPolicyWorker(args: {
     namespace: args.namespace,
     taskQueue: args.taskQueue,
     ...(await workflowSource()),
-    activities: createActivities(args.deps),
+    activities: createActivities({ onBreaker: (b) => observability().observeBreaker(b), ...args.deps }),
+    ...observability().workerOptions(),
     ...args.options,
   });
 }
@@ -105,6 +114,7 @@ export async function createDbtWorker(args: {
     taskQueue: args.taskQueue,
     ...(await workflowSource()),
     activities: createDbtActivities(args.deps),
+    ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,
   });
 }
@@ -141,6 +151,9 @@ export function refreshTarget(client: Client, config: DbtConfig): RefreshTarget 
 }
 
 async function main(): Promise<void> {
+  // Logs, the SDK runtime (metrics endpoint) and tracing, before any connection (docs/operations.md).
+  const obs = setupObservability({ component: 'worker' });
+  const log = obs.logger;
   const config = loadWorkerConfig();
   const temporal = loadTemporalConfig();
   const warehouse = await createWarehouse(config.warehouse, {
@@ -149,14 +162,23 @@ async function main(): Promise<void> {
     // adapter reports through its errors only, as it always has.
     logger:
       config.warehouse.kind === 'snowflake'
-        ? { debug: () => undefined, warn: (m, meta) => console.warn(m, meta ?? '') }
+        ? { debug: () => undefined, warn: (m, meta) => log.warn(m, meta) }
         : undefined,
+    onBatch: obs.onBatch,
   });
   await warehouse.init();
-  const api = createPolicyApiClient(config.api);
+  const api = createPolicyApiClient({
+    ...config.api,
+    requestHeaders: obs.tracing.headers,
+    onCall: obs.onApiCall,
+  });
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   const clientConnection = await Connection.connect(temporal.connectionOptions);
-  const client = new Client({ connection: clientConnection, namespace: temporal.namespace });
+  const client = new Client({
+    connection: clientConnection,
+    namespace: temporal.namespace,
+    interceptors: obs.clientInterceptors(),
+  });
   let dispatcher: RequestDispatcher | null = null;
   let reconciler: EndingsReconciler | null = null;
   const dbt = config.dbt ? dbtExecutor(config.dbt, config.warehouse) : null;
@@ -195,7 +217,9 @@ async function main(): Promise<void> {
         warehouse,
         taskQueue: config.taskQueue,
         intervalMs: config.dispatchIntervalMs,
-        logger: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
+        logger: log.child({ component: 'dispatcher' }),
+        warehouseLabel: describeWarehouse(config.warehouse),
+        onPass: (pass) => obs.metrics().dispatcherPass(pass),
       });
       dispatcher.startPolling();
     }
@@ -207,19 +231,22 @@ async function main(): Promise<void> {
         intervalMs: config.reconcileIntervalMs,
         lookbackMs: config.reconcileLookbackMs,
         onFixed: async (rows) => {
+          obs.metrics().reconcilerFixed(rows.length);
           if (refresh) await sendRefreshAsk(refresh, rows.length);
         },
-        logger: { info: (m) => console.log(m), warn: (m) => console.warn(m) },
+        logger: log.child({ component: 'reconciler' }),
       });
       reconciler.startPolling();
     }
-    console.log(
+    log.info(
       `worker ready: namespace=${temporal.namespace} task-queue=${config.taskQueue} ` +
         `policy-api=${config.api.baseUrl} (${config.api.profile}) warehouse=${describeWarehouse(config.warehouse)} ` +
         `model-refresh=${config.dbt ? `${config.dbt.workflowId} via ${config.dbt.taskQueue}` : 'off'} ` +
         `dispatcher=${config.dispatchIntervalMs > 0 ? `every ${config.dispatchIntervalMs} ms` : 'off'} ` +
         `reconciler=${config.reconcileIntervalMs > 0 ? `every ${config.reconcileIntervalMs} ms` : 'off'}` +
-        (config.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${config.maxApiRequestsPerSecond}`),
+        (config.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${config.maxApiRequestsPerSecond}`) +
+        ` metrics=${obs.metricsAddress ? `http://${obs.metricsAddress}/metrics` : 'off'}` +
+        ` tracing=${obs.tracing.enabled ? 'otlp' : 'off'}`,
     );
     // SIGINT / SIGTERM shut down both workers (Temporal's Runtime handles the signals).
     await Promise.all([worker.run(), dbtWorker?.run()]);
@@ -231,6 +258,7 @@ async function main(): Promise<void> {
     await connection.close();
     await api.close();
     await warehouse.close();
+    await obs.shutdown();
     // For the benchmark (bench/): the warehouse's write counters, after the last write.
     if (process.env.WORKER_STATS_FILE) {
       fs.writeFileSync(process.env.WORKER_STATS_FILE, JSON.stringify({ warehouse: warehouse.stats() }));
@@ -242,7 +270,7 @@ if (require.main === module) {
   main().then(
     () => process.exit(0),
     (err: unknown) => {
-      console.error('worker failed:', err instanceof Error ? err.message : err);
+      observability().logger.error(`worker failed: ${err instanceof Error ? err.message : String(err)}`);
       process.exit(1);
     },
   );

@@ -1,16 +1,17 @@
 /**
- * vitest globalSetup for the integration project: one real Temporal dev server per test run,
- * handed to test files through provide/inject. Test files connect with
- * TestWorkflowEnvironment.createFromExistingServer.
+ * vitest globalSetup for the integration project: one real Temporal dev server per test run, its
+ * Web UI on a free loopback port, handed to test files through provide/inject. Test files connect
+ * with TestWorkflowEnvironment.createFromExistingServer; the browser test opens the UI.
  */
 import type { TestProject } from 'vitest/node';
-import { startDevServer, type DevServer } from '../devtools/temporal/dev-server';
+import { freePort, startDevServer, type DevServer } from '../devtools/temporal/dev-server';
 
 let server: DevServer | undefined;
 
 export default async function setup(project: TestProject) {
-  server = await startDevServer();
+  server = await startDevServer({ uiPort: await freePort() });
   project.provide('temporalAddress', server.address);
+  project.provide('temporalUiUrl', server.uiUrl ?? '');
   return async () => {
     await server?.stop();
   };
@@ -19,5 +20,6 @@ export default async function setup(project: TestProject) {
 declare module 'vitest' {
   export interface ProvidedContext {
     temporalAddress: string;
+    temporalUiUrl: string;
   }
 }

@@ -97,6 +97,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       DBT_BIN: process.env.DBT_BIN || path.join(cfg.repoRoot, '.venv', 'bin', 'dbt'),
       DISPATCH_INTERVAL_MS: '0',
       WORKER_STATS_FILE: workerStatsFile,
+      METRICS_PORT: '0',
     };
 
     /** A worker process, started like the project's: same Node, the bench's env plus its own. */

@@ -73,7 +73,8 @@ export class WorkerProcess {
   ): Promise<WorkerProcess> {
     const out = fs.createWriteStream(logFile, { flags: 'a' });
     const child = spawn(process.execPath, [workerJs], {
-      env: { ...process.env, NODE_PATH: NODE_MODULES, ...env },
+      // METRICS_PORT=0: several workers run side by side (no metrics endpoint each).
+      env: { ...process.env, NODE_PATH: NODE_MODULES, METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const w = new WorkerProcess(child, logFile);

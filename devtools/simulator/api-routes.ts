@@ -140,6 +140,7 @@ export async function handleApi(
     idempotencyKey: headerValue(req.headers['idempotency-key']),
     authorization: authHeader !== null,
     authorizationHeader: authHeader,
+    traceparent: headerValue(req.headers.traceparent),
     body: bodyResult.tooLarge ? null : body,
     responseStatus: null,
     fault: null,

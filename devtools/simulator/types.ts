@@ -102,6 +102,8 @@ export interface RequestLogEntry {
   authorization: boolean;
   /** The raw Authorization header value (so tests can check the token arrived), or null. */
   authorizationHeader: string | null;
+  /** The W3C trace context header (`traceparent`) the request carried, or null. */
+  traceparent: string | null;
   /** Parsed JSON body, or the raw string when it is not JSON, or null when empty / too large. */
   body: JsonValue;
   /** HTTP status sent; null for hang / reset (or while still pending). */

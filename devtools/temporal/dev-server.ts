@@ -22,19 +22,26 @@ export async function freePort(): Promise<number> {
 
 export interface DevServer {
   address: string;
+  /** The Web UI's base URL, when started with `uiPort`. */
+  uiUrl?: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
 
-/** `temporal server start-dev` arguments: loopback, free ports, the project's search attributes. */
+/**
+ * `temporal server start-dev` arguments: loopback, free ports, the project's search attributes;
+ * headless unless `uiPort` is given (then the Web UI listens on 127.0.0.1:uiPort).
+ */
 export async function devServerArgs(
   port: number,
-  opts: { dbFilename?: string; extraArgs?: readonly string[] } = {},
+  opts: { dbFilename?: string; extraArgs?: readonly string[]; uiPort?: number } = {},
 ): Promise<string[]> {
+  const ui =
+    opts.uiPort === undefined ? ['--headless'] : ['--ui-ip', '127.0.0.1', '--ui-port', String(opts.uiPort)];
   const args = [
     'server',
     'start-dev',
-    '--headless',
+    ...ui,
     '--ip',
     '127.0.0.1',
     '--port',
@@ -74,7 +81,7 @@ export function isHealthy(address: string, timeoutMs = 5000): Promise<boolean> {
 /** Start a dev server process and wait until it is healthy (or exited / timed out: throws). */
 export async function launchDevServer(
   port: number,
-  opts: { dbFilename?: string; extraArgs?: readonly string[]; timeoutMs?: number } = {},
+  opts: { dbFilename?: string; extraArgs?: readonly string[]; timeoutMs?: number; uiPort?: number } = {},
 ): Promise<{ address: string; child: ChildProcess }> {
   const child = spawn(TEMPORAL_BIN, await devServerArgs(port, opts), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -93,11 +100,12 @@ export async function launchDevServer(
 }
 
 export async function startDevServer(
-  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[] } = {},
+  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[]; uiPort?: number } = {},
 ): Promise<DevServer> {
   const { address, child } = await launchDevServer(opts.port ?? (await freePort()), opts);
   return {
     address,
+    ...(opts.uiPort === undefined ? {} : { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {

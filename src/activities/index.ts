@@ -70,6 +70,8 @@ export interface ActivityDeps {
   breaker?: BreakerOptions;
   /** Absent: model refresh is off for this worker (requestModelRefresh does nothing). */
   refresh?: RefreshTarget;
+  /** Sees the policy API circuit breaker once it exists (metrics: its state). */
+  onBreaker?: (breaker: CircuitBreakerPolicy) => void;
 }
 
 /** A Retry-After longer than this (or than the retry policy's maximum interval, if longer) is cut to it. */
@@ -168,6 +170,7 @@ export function createActivities(deps: ActivityDeps) {
           },
         )
       : null;
+  if (breaker) deps.onBreaker?.(breaker);
   const refresh = deps.refresh;
   const refreshAsks = refresh
     ? new RefreshAskCoalescer((count) => sendRefreshAsk(refresh, count), refresh.askIntervalMs ?? 1_000)

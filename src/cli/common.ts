@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
 import { loadTemporalConfig } from '../config';
+import { setupTracing } from '../observability/tracing';
 import { validateOptions, validatePolicy } from '../policy';
 import type { ExecutionOptionsInput } from '../policy/input';
 
@@ -64,6 +65,19 @@ export async function connect(): Promise<{ client: Client; namespace: string; cl
         `  start the local stack with 'make up', or set TEMPORAL_ADDRESS`,
     );
   }
-  const client = new Client({ connection, namespace: temporal.namespace });
-  return { client, namespace: temporal.namespace, close: () => connection.close() };
+  // With OTEL_EXPORTER_OTLP_ENDPOINT set, every start begins a trace (docs/operations.md#traces).
+  const tracing = setupTracing({ serviceName: 'policy-execution-cli' });
+  const client = new Client({
+    connection,
+    namespace: temporal.namespace,
+    interceptors: tracing.clientInterceptors(),
+  });
+  return {
+    client,
+    namespace: temporal.namespace,
+    close: async () => {
+      await connection.close();
+      await tracing.flush();
+    },
+  };
 }

@@ -2,7 +2,8 @@
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { loadWorkerConfig } from '../config';
-import { START_SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../contracts';
+import { START_SEARCH_ATTRIBUTES, TRIGGER_MEMO_KEY, WORKFLOW_TYPE } from '../contracts';
+import { startMetadata } from '../policy/details';
 import { connect, optionsFromFlags, readPolicyFile, uiBase, UsageError } from './common';
 
 export async function schedule(argv: string[]): Promise<number> {
@@ -40,6 +41,9 @@ export async function schedule(argv: string[]): Promise<number> {
           workflowId: values.id,
           args: [policy, options],
           typedSearchAttributes: START_SEARCH_ATTRIBUTES,
+          memo: { [TRIGGER_MEMO_KEY]: 'schedule', schedule: values.id },
+          // Each run's workflow id is the schedule id and its time, so the row is named by the run.
+          ...startMetadata({ policy, options, executionId: null, trigger: `schedule ${values.id}` }),
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP },
         state: { paused: values.paused },

@@ -42,6 +42,7 @@ export async function start(argv: string[]): Promise<number> {
       options,
       id: values.id,
       taskQueue: loadWorkerConfig().taskQueue,
+      trigger: 'cli',
       // An execution id names one execution: reusing it is refused unless asked for (--rerun).
       reusePolicy: values.rerun
         ? WorkflowIdReusePolicy.ALLOW_DUPLICATE

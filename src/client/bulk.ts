@@ -120,6 +120,7 @@ async function startOne(client: Client, input: PreparedInput, taskQueue?: string
       id: input.id,
       taskQueue,
       reusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      trigger: 'bulk',
     });
     return { ...base, start: attempt.started ? 'started' : 'already-started' };
   } catch (err) {

@@ -9,8 +9,15 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { START_SEARCH_ATTRIBUTES, TASK_QUEUE, WORKFLOW_TYPE } from '../contracts';
+import {
+  START_SEARCH_ATTRIBUTES,
+  TASK_QUEUE,
+  TRIGGER_MEMO_KEY,
+  WORKFLOW_TYPE,
+  type StartTrigger,
+} from '../contracts';
 import { validateOptions, validatePolicy, type ExecutionOptionsInput } from '../policy';
+import { startMetadata } from '../policy/details';
 
 export interface ExecutionRequest {
   /** The usage guide's policy object; validated before the start. */
@@ -24,6 +31,8 @@ export interface ExecutionRequest {
   /** REJECT_DUPLICATE (default): an id that already ran is refused. ALLOW_DUPLICATE: run it again. */
   reusePolicy?: WorkflowIdReusePolicy;
   memo?: Record<string, unknown>;
+  /** Who starts it, for the Web UI's details and the worker's metrics; default `client`. */
+  trigger?: StartTrigger;
 }
 
 /** The policy or the options break the workflow's input rules; nothing was started. */
@@ -68,6 +77,7 @@ export async function tryStartExecution(client: Client, request: ExecutionReques
   const options = validateOptions(request.options);
   if (!options.ok) throw new InvalidExecutionInputError(options.field, options.message);
   const id = request.id ?? newExecutionId();
+  const trigger = request.trigger ?? 'client';
   try {
     const handle = await client.workflow.start(WORKFLOW_TYPE, {
       taskQueue: request.taskQueue ?? TASK_QUEUE,
@@ -75,7 +85,9 @@ export async function tryStartExecution(client: Client, request: ExecutionReques
       args: [policy.value, request.options ?? {}],
       workflowIdReusePolicy: request.reusePolicy ?? WorkflowIdReusePolicy.REJECT_DUPLICATE,
       typedSearchAttributes: START_SEARCH_ATTRIBUTES,
-      ...(request.memo ? { memo: request.memo } : {}),
+      memo: { [TRIGGER_MEMO_KEY]: trigger, ...request.memo },
+      // What the Web UI shows for it (docs/operations.md#the-web-ui).
+      ...startMetadata({ policy: policy.value, options: request.options, executionId: id, trigger }),
     });
     return { started: true, id, handle };
   } catch (err) {

@@ -16,7 +16,7 @@ import {
 } from './endpoints';
 import { policyApiErrors } from './errors';
 import { createRedactor } from './redact';
-import type { ApiStep, EndpointProfile, PolicyApi } from './types';
+import type { ApiStep, EndpointProfile, PolicyApi, PolicyApiError } from './types';
 
 export interface PolicyApiConfig {
   /** e.g. http://127.0.0.1:8787 ; may include a path prefix. */
@@ -32,6 +32,13 @@ export interface PolicyApiConfig {
   /** undici dispatcher (tests pass a MockAgent). Default: an undici Agent owned by the client. */
   dispatcher?: Dispatcher;
   userAgent?: string;
+  /**
+   * Extra headers for each request, asked for as it is sent: the W3C trace context of the active
+   * span (`traceparent`, src/observability/tracing.ts). They never replace the client's own headers.
+   */
+  requestHeaders?: () => Record<string, string>;
+  /** Sees every HTTP call as it ends: its step, how long it took, its error if it failed (metrics). */
+  onCall?: (call: { step: ApiStep; durationMs: number; error?: PolicyApiError }) => void;
 }
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
@@ -106,12 +113,19 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
 
   const call = async (step: ApiStep, req: ApiRequest): Promise<ApiResponse> => {
     if (closed !== undefined) throw errors.closed(step);
-    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': userAgent };
+    const headers: Record<string, string> = {
+      ...config.requestHeaders?.(),
+      accept: 'application/json',
+      'user-agent': userAgent,
+    };
     if (req.body !== undefined) headers['content-type'] = 'application/json';
     if (req.idempotencyKey !== undefined) headers['idempotency-key'] = req.idempotencyKey;
     if (token !== undefined) headers.authorization = `Bearer ${token}`;
 
     const signal = AbortSignal.timeout(timeoutMs);
+    const started = performance.now();
+    const observe = (error?: PolicyApiError) =>
+      config.onCall?.({ step, durationMs: performance.now() - started, error });
     const attempt = async (): Promise<ApiResponse> => {
       const res = await request(req.url, {
         dispatcher,
@@ -155,9 +169,13 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
     });
     deadline.catch(() => undefined);
     try {
-      return await Promise.race([op, deadline]);
+      const response = await Promise.race([op, deadline]);
+      observe();
+      return response;
     } catch (err) {
-      throw errors.transport(step, err, signal.aborted);
+      const failure = errors.transport(step, err, signal.aborted);
+      observe(failure);
+      throw failure;
     } finally {
       if (onAbort) signal.removeEventListener('abort', onAbort);
     }

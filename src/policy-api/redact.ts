@@ -5,7 +5,8 @@
 import type { JsonValue } from '../policy/state';
 
 const EXCERPT_CHARS = 200;
-const REDACTED = '[REDACTED]';
+/** What stands in for a secret wherever one is scrubbed (API texts here, log lines in src/observability). */
+export const REDACTED = '[REDACTED]';
 
 // C0 and C1 controls, DEL, and the Unicode line/paragraph separators.
 // eslint-disable-next-line no-control-regex

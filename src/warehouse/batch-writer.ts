@@ -19,7 +19,12 @@ export interface BatchWriterOptions<T> {
   write(take: () => T[]): Promise<number>;
   /** A batch failed (each of its callers gets `err` too). */
   onError?(err: unknown, calls: number): void;
+  /** Every batch written or failed (e.g. for metrics). */
+  onBatch?: BatchObserver;
 }
+
+/** One batch as it went: rows sent, calls coalesced, how long `write` took, whether it succeeded. */
+export type BatchObserver = (batch: { rows: number; calls: number; durationMs: number; ok: boolean }) => void;
 
 export interface BatchWriterStats {
   /** Batches written. */
@@ -89,6 +94,7 @@ export class BatchWriter<T> {
     let batch: PendingWrite<T>[] = [];
     let taken = false;
     const waitingAtStart = this.pending.length;
+    const started = performance.now();
     try {
       const rows = await this.opts.write(() => {
         if (taken) throw new Error('BatchWriter: take() called twice for one batch');
@@ -98,12 +104,19 @@ export class BatchWriter<T> {
       });
       this.counters.batches += 1;
       this.counters.rowsWritten += rows;
+      this.opts.onBatch?.({ rows, calls: batch.length, durationMs: performance.now() - started, ok: true });
       for (const w of batch) w.resolve();
     } catch (err) {
       // If the adapter failed before taking, nothing was taken: fail the writes that were waiting
       // when this attempt started; later arrivals get their own attempt.
       const failed = taken ? batch : this.pending.splice(0, waitingAtStart);
       this.opts.onError?.(err, failed.length);
+      this.opts.onBatch?.({
+        rows: 0,
+        calls: failed.length,
+        durationMs: performance.now() - started,
+        ok: false,
+      });
       for (const w of failed) w.reject(err);
     }
   }

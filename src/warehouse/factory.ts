@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { DuckDbWarehouse } from './duckdb/warehouse';
 import { describeSnowflake, snowflakeDbtEnv, type SnowflakeSettings } from './snowflake/config';
+import type { BatchObserver } from './batch-writer';
 import type { Warehouse, WarehouseLogger } from './types';
 
 export type WarehouseConfig =
@@ -20,6 +21,8 @@ export interface CreateWarehouseOptions {
   logger?: WarehouseLogger;
   /** Most rows per upsert statement (each adapter has its default). */
   maxBatchRows?: number;
+  /** Sees every state write batch (metrics). */
+  onBatch?: BatchObserver;
 }
 
 /**
@@ -30,12 +33,12 @@ export async function createWarehouse(
   config: WarehouseConfig,
   opts: CreateWarehouseOptions,
 ): Promise<Warehouse> {
-  const { component, logger, maxBatchRows } = opts;
+  const { component, logger, maxBatchRows, onBatch } = opts;
   if (config.kind === 'snowflake') {
     const { SnowflakeWarehouse } = await import('./snowflake/warehouse');
-    return new SnowflakeWarehouse({ settings: config.settings, component, logger, maxBatchRows });
+    return new SnowflakeWarehouse({ settings: config.settings, component, logger, maxBatchRows, onBatch });
   }
-  return new DuckDbWarehouse({ path: config.path, logger, maxBatchRows });
+  return new DuckDbWarehouse({ path: config.path, logger, maxBatchRows, onBatch });
 }
 
 /** Where the warehouse is, for logs and messages (no credential). */

@@ -11,6 +11,7 @@ import {
   log,
   patched,
   proxyActivities,
+  setCurrentDetails,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -33,6 +34,7 @@ import {
   type Step,
 } from '../policy';
 import { PolicyExecutionStatusKey, PolicyIdKey, stateQuery } from '../contracts';
+import { renderCurrentDetails } from '../policy/details';
 import { stateWrites } from './state-writes';
 
 /**
@@ -95,6 +97,10 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   };
   const advance = async (event: StateEvent, write = true) => {
     row = transition(row, event);
+    // What the Web UI shows as the execution's current details (docs/operations.md#the-web-ui).
+    setCurrentDetails(
+      renderCurrentDetails({ row, event, maxPolls: options.ok ? options.value.maxPolls : null }),
+    );
     if (event.type === 'policy_created') lastStatus = null;
     upsertStatus();
     if (row.status === 'completed' || row.status === 'error') await writes.finish(row, refreshWanted);

@@ -11,13 +11,14 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { BreakerOptions } from '../../src/activities';
+import type { BreakerOptions, RefreshTarget } from '../../src/activities';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
 import { startSimulator, type Simulator } from '../../devtools/simulator/server';
 import type { Warehouse } from '../../src/warehouse/types';
+import type { BatchObserver } from '../../src/warehouse/batch-writer';
 import { REPO_ROOT } from '../../src/config';
 import { defaultDbtBin } from '../../src/dbt/runner';
 import { RequestDispatcher } from '../../src/dispatcher';
@@ -61,6 +62,8 @@ export interface Harness {
   dbtWorker?: Worker;
   dbtWorkerDone?: Promise<void>;
   refreshWorkflowId?: string;
+  /** With `refresh`: where a policy worker sends its refresh asks (for a worker of the test's own). */
+  refreshTarget?: RefreshTarget;
   dbt?: DbtExecutor;
   dispatcher?: RequestDispatcher;
   close(): Promise<void>;
@@ -79,10 +82,14 @@ export interface HarnessOptions {
   warehouse?: WarehouseKind;
   /** The test file's warehouses (useWarehouses()). */
   warehouses?: Warehouses;
+  /** false: the test file installed the Temporal runtime itself (e.g. with a metrics endpoint). */
+  installRuntime?: boolean;
+  /** Sees the worker's warehouse write batches (metrics). */
+  onBatch?: BatchObserver;
 }
 
 export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> {
-  installRuntimeOnce();
+  if (opts.installRuntime !== false) installRuntimeOnce();
   const env = await TestWorkflowEnvironment.createFromExistingServer({
     address: inject('temporalAddress'),
     namespace: 'default',
@@ -96,7 +103,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
       ? await opts.warehouses.create('snowflake')
       : duckDbTestWarehouse(path.join(tmpDir, 'warehouse.duckdb'));
   const warehousePath = db.config.kind === 'duckdb' ? db.config.path : undefined;
-  const warehouse = db.open({ component: 'worker' });
+  const warehouse = db.open({ component: 'worker', onBatch: opts.onBatch });
   await warehouse.init();
   const api = createPolicyApiClient({
     baseUrl: sim.url,
@@ -152,6 +159,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         mode: 'daemon' as const,
       }
     : null;
+  if (dbtConfig) h.refreshTarget = refreshTarget(env.client, dbtConfig);
   if (opts.inProcessWorker !== false) {
     h.worker = await createPolicyWorker({
       connection: env.nativeConnection,
@@ -161,7 +169,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
         api,
         warehouse,
         breaker: opts.breaker ?? { threshold: 0, halfOpenAfterMs: 1000 },
-        refresh: dbtConfig ? refreshTarget(env.client, dbtConfig) : undefined,
+        refresh: h.refreshTarget,
       },
     });
     h.workerDone = h.worker.run();

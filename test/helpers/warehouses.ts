@@ -18,6 +18,7 @@ import { afterAll } from 'vitest';
 import { startSnowflakeEmulator, type SnowflakeEmulator } from '../../devtools/snowflake-emulator/launch';
 import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import type { BatchObserver } from '../../src/warehouse/batch-writer';
 import type { WarehouseConfig, WarehouseKind } from '../../src/warehouse/factory';
 import type { BindValue } from '../../src/warehouse/rows';
 import {
@@ -46,7 +47,12 @@ export interface TestWarehouse {
   /** The variables a hand-started dbt needs to reach this warehouse, DBT_TARGET included. */
   dbtEnv: Record<string, string>;
   /** A new adapter on this warehouse. */
-  open(opts?: { maxBatchRows?: number; component?: string; logger?: WarehouseLogger }): Warehouse;
+  open(opts?: {
+    maxBatchRows?: number;
+    component?: string;
+    logger?: WarehouseLogger;
+    onBatch?: BatchObserver;
+  }): Warehouse;
   /**
    * SQL straight to the warehouse, not through the adapter (rows as arrays); unqualified names are
    * this warehouse's tables. Write the SQL both dialects read the same way.
@@ -99,7 +105,12 @@ export function duckDbTestWarehouse(file: string): TestWarehouse {
     config,
     dbtEnv: { DBT_TARGET: 'duckdb', WAREHOUSE_PATH: file },
     open: (opts = {}) =>
-      new DuckDbWarehouse({ path: file, logger: opts.logger, maxBatchRows: opts.maxBatchRows }),
+      new DuckDbWarehouse({
+        path: file,
+        logger: opts.logger,
+        maxBatchRows: opts.maxBatchRows,
+        onBatch: opts.onBatch,
+      }),
     query: (sql, binds = []) =>
       withDuckDb(file, async (c) => (await c.runAndReadAll(sql, binds)).getRows() as unknown[][], {
         transaction: false,
@@ -146,6 +157,7 @@ async function snowflakeWarehouse(emulator: SnowflakeEmulator | undefined): Prom
         component: opts.component ?? 'test',
         logger: opts.logger,
         maxBatchRows: opts.maxBatchRows,
+        onBatch: opts.onBatch,
       }),
     query: (sql, binds = []) => run(raw, sql, binds),
     async dispose() {

@@ -31,6 +31,7 @@ function startWorkerProcess(): Promise<ChildProcess> {
       POLICY_TASK_QUEUE: h.taskQueue,
       POLICY_API_URL: h.sim.url,
       WAREHOUSE_PATH: h.warehousePath,
+      METRICS_PORT: '0',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

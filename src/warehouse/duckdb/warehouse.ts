@@ -14,7 +14,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JsonValue, StateRow } from '../../policy/state';
-import { BatchWriter } from '../batch-writer';
+import { BatchWriter, type BatchObserver } from '../batch-writer';
 import { latestPerExecution } from '../guard';
 import { prepareRow, toDbTimestamp, type PreparedRow } from '../rows';
 import {
@@ -57,6 +57,8 @@ export interface DuckDbWarehouseOptions {
   /** How long state writes keep the file open (connection.ts). Default DEFAULT_HOLD. */
   hold?: HoldPolicy;
   logger?: WarehouseLogger;
+  /** Sees every state write batch (metrics). */
+  onBatch?: BatchObserver;
 }
 
 export interface DuckDbWarehouseStats extends WarehouseStats {
@@ -94,6 +96,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.writer = new BatchWriter<PreparedRow>({
       maxBatchRows: this.maxBatchRows,
       write: (take) => this.writeBatch(take),
+      onBatch: opts.onBatch,
       onError: (err, calls) => {
         if (err instanceof WarehouseBusyError) return;
         this.logger?.warn('duckdb state upsert failed', { file: this.path, calls, error: String(err) });

@@ -8,7 +8,7 @@
  * keeps every row moving forward, and there is no single-writer file, so `withLease` just runs `fn`.
  */
 import type { StateRow } from '../../policy/state';
-import { BatchWriter } from '../batch-writer';
+import { BatchWriter, type BatchObserver } from '../batch-writer';
 import { latestPerExecution } from '../guard';
 import { prepareRow, type BindValue, type PreparedRow } from '../rows';
 import {
@@ -39,6 +39,8 @@ export interface SnowflakeWarehouseOptions {
   /** Most rows per MERGE. Default 200. */
   maxBatchRows?: number;
   logger?: WarehouseLogger;
+  /** Sees every state write batch (metrics). */
+  onBatch?: BatchObserver;
 }
 
 export interface SnowflakeWarehouseStats extends WarehouseStats, SessionStats {
@@ -72,6 +74,7 @@ export class SnowflakeWarehouse implements Warehouse {
     this.writer = new BatchWriter<PreparedRow>({
       maxBatchRows: this.maxBatchRows,
       write: (take) => this.writeBatch(take),
+      onBatch: opts.onBatch,
       onError: (err, calls) =>
         opts.logger?.warn('snowflake state upsert failed', { calls, error: String(err) }),
     });
