@@ -2,80 +2,26 @@
  * The invariants, checked after every scenario from the state table, the simulator's request log and
  * Temporal:
  *   - every started execution ends `completed` or `error` (closed in Temporal, terminal row that
- *     agrees with the workflow's own result): none stuck or lost;
- *   - exactly one create and at most one circuit breaker per execution (committed by the API; every
- *     request carries the execution's idempotency key);
- *   - poll_count equals the status requests the API answered;
+ *     agrees with the workflow's own result): none stuck or lost; for executions ended or run again
+ *     from outside, the row agrees with the latest run and no run's writes were lost (endings.ts);
+ *   - API effects no more than the idempotency keys allow, and poll_count equals the status
+ *     requests the API answered (effects.ts);
  *   - every `error` row names the step and the cause;
- *   - no row ever went backwards in state_version (sampled while running, and the final row);
+ *   - no row ever went backwards (sampled while running, and the final row; sampler.ts);
  *   - the outcome is the one the scenario expects (including "errored as expected");
  *   - the token appears nowhere.
  */
 import { isDeepStrictEqual } from 'node:util';
 import type { StateRow } from '../../src/policy';
 import type { RequestLogEntry } from '../../devtools/simulator/server';
-import type { Execution, ScenarioContext } from './scenario';
-import type { VersionRegression } from './warehouse';
-
-export interface ScenarioCounts {
-  executions: number;
-  completed: number;
-  errored: number;
-  erroredAsExpected: number;
-  unexpectedOutcomes: number;
-  lost: number;
-  duplicateCreates: number;
-  duplicateCircuitBreakers: number;
-  missingSideEffects: number;
-  pollMismatches: number;
-  badErrorMessages: number;
-  versionRegressions: number;
-  secretsFound: number;
-  /** Most API requests in any 60 s window while the API was down; null when it never was. */
-  maxDeadApiRequestsPerMinute: number | null;
-  /** Most API requests that arrived in any 1 s window. */
-  peakApiRequestsPerSecond: number;
-}
-
-/** Every count at zero (a scenario that crashed, or the start of the checks). */
-export function zeroCounts(): ScenarioCounts {
-  return {
-    executions: 0,
-    completed: 0,
-    errored: 0,
-    erroredAsExpected: 0,
-    unexpectedOutcomes: 0,
-    lost: 0,
-    duplicateCreates: 0,
-    duplicateCircuitBreakers: 0,
-    missingSideEffects: 0,
-    pollMismatches: 0,
-    badErrorMessages: 0,
-    versionRegressions: 0,
-    secretsFound: 0,
-    maxDeadApiRequestsPerMinute: null,
-    peakApiRequestsPerSecond: 0,
-  };
-}
-
-export interface ScenarioResult {
-  name: string;
-  title: string;
-  pass: boolean;
-  durationMs: number;
-  counts: ScenarioCounts;
-  metrics: Record<string, number | string | boolean | null>;
-  events: { at: number; what: string }[];
-  violations: string[];
-  /** Outcome per label: how many completed / errored. */
-  byLabel: Record<string, { completed: number; error: number; other: number }>;
-}
+import { zeroCounts, type ScenarioCounts, type ScenarioResult } from './counts';
+import { ApiLog, checkEffects, checkPolls } from './effects';
+import { checkRuns } from './endings';
+import type { RowHead, VersionRegression } from './sampler';
+import type { ScenarioContext } from './scenario';
+import type { Outcome } from './temporal';
 
 const STEP_PREFIX = /^(validate input|create policy|poll policy status|trigger circuit breaker): (\S.{4,})/s;
-/** A response the client refused: it was answered, but never recorded as a poll. */
-const REJECTED_RESPONSE =
-  /invalid JSON|lacks required field|not a JSON object|larger than \d+ bytes|nests deeper/;
-const API_OPS = new Set(['create', 'status', 'circuit', 'httpbin_post', 'httpbin_get']);
 
 function ms(iso: string): number {
   return Date.parse(iso);
@@ -92,14 +38,20 @@ function maxInWindow(times: number[], widthMs: number): number {
   return best;
 }
 
-function isRecord(v: unknown): v is Record<string, unknown> {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
+/** Why a one-run execution is lost (not closed by itself, no terminal row, not its own final row), or null. */
+function lostReason(o: Outcome | undefined, row: StateRow | undefined): string | null {
+  if (!o?.closed || (o.temporalStatus !== 'COMPLETED' && o.temporalStatus !== 'FAILED'))
+    return `did not end: Temporal status ${o?.temporalStatus ?? 'unknown'}`;
+  if (!row) return 'no row in policy_execution_state';
+  if (row.status !== 'completed' && row.status !== 'error') return `row stuck in '${row.status}'`;
+  if (o.result && (o.result.state_version !== row.state_version || o.result.status !== row.status))
+    return `row (v${row.state_version} ${row.status}) is not the workflow's result (v${o.result.state_version})`;
+  if (o.failure && (row.status !== 'error' || !(row.error_message ?? '').endsWith(o.failure.message)))
+    return `row does not carry the workflow's failure '${o.failure.message}'`;
+  return null;
 }
 
-function bodyExecutionId(e: RequestLogEntry): string | null {
-  const id = isRecord(e.body) ? e.body.execution_id : undefined;
-  return typeof id === 'string' ? id : null;
-}
+const CUT = new Set(['TERMINATED', 'TIMED_OUT', 'CANCELED']);
 
 export function checkInvariants(args: {
   ctx: ScenarioContext;
@@ -108,20 +60,10 @@ export function checkInvariants(args: {
   regressions: VersionRegression[];
   secretHits: string[];
 }): ScenarioResult {
-  const { ctx, rows, requests } = args;
+  const { ctx, rows } = args;
   const violations = [...ctx.violations];
   const rowsById = new Map(rows.map((r) => [r.execution_id, r]));
-  const apiRequests = requests.filter((r) => API_OPS.has(r.op));
-
-  const byKey = new Map<string, RequestLogEntry[]>();
-  const byPolicy = new Map<string, RequestLogEntry[]>();
-  const byBodyExecution = new Map<string, RequestLogEntry[]>();
-  for (const r of apiRequests) {
-    if (r.idempotencyKey !== null) byKey.set(r.idempotencyKey, [...(byKey.get(r.idempotencyKey) ?? []), r]);
-    if (r.policyId !== null) byPolicy.set(r.policyId, [...(byPolicy.get(r.policyId) ?? []), r]);
-    const bid = bodyExecutionId(r);
-    if (bid !== null) byBodyExecution.set(bid, [...(byBodyExecution.get(bid) ?? []), r]);
-  }
+  const log = new ApiLog(args.requests);
 
   const disruptions = [
     ...ctx.events
@@ -139,48 +81,38 @@ export function checkInvariants(args: {
   };
   const byLabel: ScenarioResult['byLabel'] = {};
   let pollsRedone = 0;
-
-  const fail = (e: Execution, what: string) => violations.push(`${e.workflowId} [${e.label}]: ${what}`);
+  let silentRuns = 0;
+  let noRow = 0;
 
   for (const e of ctx.executions) {
-    const o = e.outcome;
+    const fail = (what: string) => violations.push(`${e.workflowId} [${e.label}]: ${what}`);
     const eid = e.expect.executionId ?? e.workflowId;
     const row = rowsById.get(eid);
     const label = (byLabel[e.label] ??= { completed: 0, error: 0, other: 0 });
-    // ---- none lost: closed in Temporal, terminal row, and the row is the workflow's final row
-    let lost = false;
-    if (!o?.closed || (o.temporalStatus !== 'COMPLETED' && o.temporalStatus !== 'FAILED')) {
-      lost = true;
-      fail(e, `did not end: Temporal status ${o?.temporalStatus ?? 'unknown'}`);
-    }
-    if (!row) {
-      lost = true;
-      fail(e, 'no row in policy_execution_state');
-    } else if (row.status !== 'completed' && row.status !== 'error') {
-      lost = true;
-      fail(e, `row stuck in '${row.status}'`);
-    } else if (
-      o?.result &&
-      (o.result.state_version !== row.state_version || o.result.status !== row.status)
-    ) {
-      lost = true;
-      fail(
-        e,
-        `row (v${row.state_version} ${row.status}) is not the workflow's result (v${o.result.state_version})`,
-      );
-    } else if (
-      o?.failure &&
-      (row.status !== 'error' || !(row.error_message ?? '').endsWith(o.failure.message))
-    ) {
-      lost = true;
-      fail(e, `row does not carry the workflow's failure '${o.failure.message}'`);
-    }
-    if (lost) {
+    // ---- none lost: closed in Temporal, terminal row, and the row is the final row of its run
+    let lost: string | null;
+    let rowChain = e.firstRunId;
+    let runs: 'one' | 'one-cut' | 'several' = 'one';
+    if (e.expect.endings) {
+      const v = checkRuns(e, row);
+      lost = v.problem;
+      if (lost === null && !row) {
+        // Every run closed before writing anything: nothing to fix, nothing to check.
+        noRow += 1;
+        continue;
+      }
+      if (v.rowRun) rowChain = v.rowRun.chain;
+      silentRuns += v.silentRuns;
+      const all = e.runs ?? [];
+      runs = all.length > 1 ? 'several' : CUT.has(all[0]?.status ?? '') ? 'one-cut' : 'one';
+    } else lost = lostReason(e.outcome, row);
+    if (lost !== null || !row) {
+      fail(lost ?? 'no row');
       counts.lost += 1;
       label.other += 1;
       continue;
     }
-    const r = row as StateRow;
+    const r = row;
     if (r.status === 'completed') {
       counts.completed += 1;
       label.completed += 1;
@@ -196,7 +128,6 @@ export function checkInvariants(args: {
     if (!expected) {
       counts.unexpectedOutcomes += 1;
       fail(
-        e,
         `expected ${x.status}${x.error ? ` ${String(x.error)}` : ''}, got ${r.status}: ${r.error_message ?? ''}`,
       );
     } else if (r.status === 'error') counts.erroredAsExpected += 1;
@@ -204,114 +135,64 @@ export function checkInvariants(args: {
     // ---- error rows name the step and the cause
     if (r.status === 'error' && !STEP_PREFIX.test(r.error_message ?? '')) {
       counts.badErrorMessages += 1;
-      fail(e, `error message does not name the step and the cause: ${JSON.stringify(r.error_message)}`);
+      fail(`error message does not name the step and the cause: ${JSON.stringify(r.error_message)}`);
     }
-
-    const createKey = `${eid}:create`;
-    const circuitKey = `${eid}:circuit`;
-    const creates = (byKey.get(createKey) ?? []).filter((q) => q.op === 'create' || q.op === 'httpbin_post');
-    const circuits = (byKey.get(circuitKey) ?? []).filter(
-      (q) => q.op === 'circuit' || q.op === 'httpbin_post',
-    );
 
     // ---- rejected inputs: non-retryable, naming the field, and nothing sent to the API
     if (x.rejectedField !== undefined) {
-      const f = o?.failure;
+      const f = e.outcome?.failure;
       if (!f || f.type !== 'InvalidPolicyInput' || f.nonRetryable !== true) {
-        fail(e, `expected a non-retryable InvalidPolicyInput, got ${JSON.stringify(f)}`);
+        fail(`expected a non-retryable InvalidPolicyInput, got ${JSON.stringify(f)}`);
         counts.unexpectedOutcomes += 1;
       } else if (!f.message.startsWith(`invalid input: ${x.rejectedField}`)) {
-        fail(e, `the error does not name ${x.rejectedField}: ${f.message}`);
+        fail(`the error does not name ${x.rejectedField}: ${f.message}`);
         counts.unexpectedOutcomes += 1;
       }
-      const sent = (byBodyExecution.get(eid) ?? []).length + creates.length;
+      const sent = log.ofBodyExecution(eid).length + log.creates(eid, rowChain).length;
       if (sent > 0 || r.poll_count !== 0 || r.policy_id !== null) {
-        fail(e, `a rejected input still ran: ${sent} API requests, poll_count ${r.poll_count}`);
+        fail(`a rejected input still ran: ${sent} API requests, poll_count ${r.poll_count}`);
         counts.unexpectedOutcomes += 1;
       }
     }
     // ---- accepted inputs are stored (and sent) verbatim
     if (x.verbatim !== undefined) {
       if (!isDeepStrictEqual(r.policy_data, x.verbatim)) {
-        fail(e, 'policy_data is not the input verbatim');
+        fail('policy_data is not the input verbatim');
         counts.unexpectedOutcomes += 1;
       }
-      const body = creates[0]?.body;
+      const body = log.creates(eid, rowChain)[0]?.body;
       if (!isDeepStrictEqual(body, { ...(x.verbatim as object), execution_id: eid })) {
-        fail(e, 'the create request body is not the input verbatim (plus execution_id)');
+        fail('the create request body is not the input verbatim (plus execution_id)');
         counts.unexpectedOutcomes += 1;
       }
     }
     if (x.policyId !== undefined && r.policy_id !== x.policyId) {
-      fail(e, `policy_id ${JSON.stringify(r.policy_id)} is not ${JSON.stringify(x.policyId)}`);
+      fail(`policy_id ${JSON.stringify(r.policy_id)} is not ${JSON.stringify(x.policyId)}`);
       counts.unexpectedOutcomes += 1;
     }
 
-    // ---- exactly one create, at most one circuit breaker; every request under its key
-    for (const q of byBodyExecution.get(eid) ?? []) {
-      const isCircuit = q.op === 'circuit' || (isRecord(q.body) && q.body.trigger_reason !== undefined);
-      const want = isCircuit ? circuitKey : createKey;
-      if (q.idempotencyKey !== want) fail(e, `${q.op} request #${q.seq} without its idempotency key`);
-    }
-    if (x.profile !== 'httpbin') {
-      const committedCreates = creates.filter((q) => q.committed).length;
-      const committedCircuits = circuits.filter((q) => q.committed).length;
-      if (committedCreates > 1) {
-        counts.duplicateCreates += 1;
-        fail(e, `policy created ${committedCreates} times`);
-      }
-      if (committedCircuits > 1) {
-        counts.duplicateCircuitBreakers += 1;
-        fail(e, `circuit breaker triggered ${committedCircuits} times`);
-      }
-      if (r.policy_id !== null && committedCreates !== 1) {
-        counts.missingSideEffects += 1;
-        fail(e, `has a policy id but ${committedCreates} committed creates`);
-      }
-      if (r.status === 'completed' && committedCircuits !== 1) {
-        counts.missingSideEffects += 1;
-        fail(e, `completed with ${committedCircuits} circuit breakers triggered`);
-      }
-    }
-
-    // ---- poll_count equals the status requests the API answered
-    if (r.policy_id !== null) {
-      const answered = (byPolicy.get(r.policy_id) ?? []).filter(
-        (q) =>
-          (q.op === 'status' || q.op === 'httpbin_get') &&
-          q.responseStatus !== null &&
-          q.responseStatus >= 200 &&
-          q.responseStatus < 300,
-      );
-      const rejectedLast =
-        r.status === 'error' &&
-        (r.error_message ?? '').startsWith('poll policy status: ') &&
-        REJECTED_RESPONSE.test(r.error_message ?? '');
-      const expectedPolls = answered.length - (rejectedLast ? 1 : 0);
-      if (r.poll_count !== expectedPolls) {
-        // A worker killed (or a server restarted) after the API answered but before the poll was
-        // recorded polls again: allowed only when every surplus answer came just before such a fault.
-        const surplus = expectedPolls - r.poll_count;
-        const nearKill = answered.filter((q) => nearFault(ms(q.at)));
-        if (ctx.scenario.processFaults && surplus > 0 && nearKill.length >= surplus) {
-          pollsRedone += surplus;
-        } else {
-          counts.pollMismatches += 1;
-          fail(e, `poll_count ${r.poll_count} but the API answered ${answered.length} status requests`);
-        }
-      }
-    }
+    // ---- API effects no more than the keys allow; poll_count equals the answered status requests
+    checkEffects({ e, eid, row: r, rowChain, log, counts, fail });
+    const polls = checkPolls({
+      row: r,
+      log,
+      runs,
+      nearFault: ctx.scenario.processFaults ? nearFault : null,
+    });
+    if (polls && 'mismatch' in polls) {
+      counts.pollMismatches += 1;
+      fail(polls.mismatch);
+    } else if (polls) pollsRedone += polls.redone;
   }
 
   for (const reg of args.regressions) {
-    violations.push(
-      `${reg.executionId}: state went backwards from v${reg.from.version} ${reg.from.status} to v${reg.to.version} ${reg.to.status}`,
-    );
+    const at = (h: RowHead) => `run ${h.run_id ?? '?'} v${h.state_version} ${h.status} (${h.updated_at})`;
+    violations.push(`${reg.executionId}: state went backwards from ${at(reg.from)} to ${at(reg.to)}`);
   }
   for (const hit of args.secretHits) violations.push(`secret: ${hit}`);
 
   // ---- request rates
-  const times = apiRequests.map((q) => ms(q.at)).sort((a, b) => a - b);
+  const times = log.requests.map((q) => ms(q.at)).sort((a, b) => a - b);
   counts.peakApiRequestsPerSecond = maxInWindow(times, 1000);
   if (ctx.downWindows.length > 0) {
     const end = Date.now();
@@ -328,7 +209,9 @@ export function checkInvariants(args: {
     }
   }
   if (pollsRedone > 0) ctx.metrics.polls_redone_after_process_fault = pollsRedone;
-  ctx.metrics.api_requests = apiRequests.length;
+  if (silentRuns > 0) ctx.metrics.runs_closed_before_writing = silentRuns;
+  if (noRow > 0) ctx.metrics.executions_without_row_closed_before_writing = noRow;
+  ctx.metrics.api_requests = log.requests.length;
   ctx.metrics.worker_kills = ctx.pools.reduce((n, p) => n + p.kills, 0);
   ctx.metrics.worker_unexpected_exits = ctx.pools.reduce((n, p) => n + p.unexpectedExits, 0);
 

@@ -1,18 +1,22 @@
 /**
  * Runs one chaos scenario start to finish: its own policy API simulator and warehouse sampler, the
- * fault plan (the scenario's `run`), the wait for every execution to close, then the invariants
- * (invariants.ts), checked from the state table, the simulator's request log, Temporal and
- * everything a secret could leak into.
+ * fault plan (the scenario's `run`), the wait for every execution to close (and for the workers'
+ * reconcilers to write the endings of runs ended from outside), then the invariants (invariants.ts),
+ * checked from the state table, the simulator's request log, Temporal and everything a secret could
+ * leak into.
  */
 import fs from 'node:fs';
 import path from 'node:path';
 import type { StateRow } from '../../src/policy';
 import { startSimulator } from '../../devtools/simulator/server';
 import { findSecret } from '../../test/fixtures/secrets';
-import { checkInvariants, type ScenarioResult } from './invariants';
+import type { ScenarioResult } from './counts';
+import { settleEndings } from './endings';
+import { checkInvariants } from './invariants';
+import { StateSampler } from './sampler';
 import { ScenarioContext, type CollectedData, type Scenario, type ScenarioEnv } from './scenario';
 import { awaitOutcome } from './temporal';
-import { readAllRows, StateSampler } from './warehouse';
+import { readAllRows } from './warehouse';
 
 /** Runs one scenario start to finish and returns its figures; never throws for a failed invariant. */
 export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise<ScenarioResult> {
@@ -38,10 +42,12 @@ export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise
         e.outcome = await awaitOutcome(e.handle, settleDeadline);
       }),
     );
+    // Executions ended from outside: their rows are the workers' reconcilers' to fix.
+    await settleEndings(c, sampler);
     await sampler.stop();
     await Promise.all(c.pools.map((p) => p.stop()));
     const rows = fs.existsSync(c.warehousePath) ? await readAllRows(c.warehousePath) : [];
-    for (const r of rows) sampler.observe(r.execution_id, r.state_version, r.status);
+    for (const r of rows) sampler.observe(r);
     const requests = sim.requests();
     // For looking into a failure (the work directory is kept when the run fails, or with CHAOS_KEEP=1).
     fs.writeFileSync(
@@ -64,6 +70,7 @@ export async function runScenario(scenario: Scenario, env: ScenarioEnv): Promise
     result.pass = result.violations.length === 0;
     result.durationMs = Date.now() - started;
     result.metrics.sampler_reads = sampler.samples;
+    result.metrics.sampler_reads_skipped_busy = sampler.skipped;
     return result;
   } finally {
     await Promise.all(c.pools.map((p) => p.stop()));

@@ -5,7 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { makeToken } from '../../test/fixtures/secrets';
-import { zeroCounts, type ScenarioResult } from './invariants';
+import { zeroCounts, type ScenarioResult } from './counts';
 import { runScenario } from './run-scenario';
 import type { Scenario, Size } from './scenario';
 import { connectClient, DevServer } from './temporal';

@@ -6,11 +6,12 @@
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
-import type { Client, WorkflowHandle } from '@temporalio/client';
+import type { Client, WorkflowHandle, WorkflowStartOptions } from '@temporalio/client';
 import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import type { DownMode, RequestLogEntry, Simulator } from '../../devtools/simulator/server';
+import type { RunInfo } from './runs';
 import type { Outcome } from './temporal';
 import { WorkerPool } from './workers';
 
@@ -30,6 +31,11 @@ export interface Expect {
   executionId?: string;
   /** The httpbin profile echoes: nothing is committed, so creates / breakers are not counted. */
   profile?: 'policy' | 'httpbin';
+  /**
+   * Ended or run again from outside (terminate, timeout, reset, a re-run of the id): the row is
+   * checked against every run of the workflow id (endings.ts), not against one run's result.
+   */
+  endings?: boolean;
 }
 
 export interface Execution {
@@ -39,7 +45,13 @@ export interface Execution {
   taskQueue: string;
   startedAt: number;
   handle: WorkflowHandle;
+  /** The first run's id: the run chain its idempotency keys name (`<execution id>:<run>:create`). */
+  firstRunId: string;
+  /** Every start of this workflow id (the first, then re-runs), by first run id; resets add none. */
+  chains: string[];
   outcome?: Outcome;
+  /** Every run of the workflow id, collected after the scenario (executions with `expect.endings`). */
+  runs?: RunInfo[];
 }
 
 export interface ScenarioEnv {
@@ -201,6 +213,8 @@ export class ScenarioContext {
     taskQueue?: string;
     /** Raw options (not merged with the defaults). */
     rawOptions?: boolean;
+    /** Temporal start options (e.g. workflowExecutionTimeout). */
+    startOptions?: Pick<WorkflowStartOptions, 'workflowExecutionTimeout'>;
   }): Promise<Execution> {
     const workflowId = this.uid('exec');
     const taskQueue = args.taskQueue ?? this.taskQueue;
@@ -210,13 +224,22 @@ export class ScenarioContext {
         ? args.options
         : { ...this.defaults, ...(args.options as object | undefined) };
     let handle: WorkflowHandle | undefined;
-    for (let attempt = 0; handle === undefined; attempt++) {
+    let firstRunId: string | undefined;
+    for (let attempt = 0; firstRunId === undefined; attempt++) {
       try {
-        handle = await this.env.client.workflow.start(WORKFLOW_TYPE, {
-          taskQueue,
-          workflowId,
-          args: [args.policy, options],
-        });
+        if (handle === undefined) {
+          const started = await this.env.client.workflow.start(WORKFLOW_TYPE, {
+            taskQueue,
+            workflowId,
+            args: [args.policy, options],
+            ...args.startOptions,
+          });
+          handle = started;
+          firstRunId = started.firstExecutionRunId;
+        } else {
+          // An earlier attempt started it (its answer was lost in a server restart): the only run.
+          firstRunId = (await handle.describe()).runId;
+        }
       } catch (err) {
         if (err instanceof WorkflowExecutionAlreadyStartedError) {
           handle = this.env.client.workflow.getHandle(workflowId);
@@ -230,7 +253,9 @@ export class ScenarioContext {
       expect: args.expect,
       taskQueue,
       startedAt: Date.now(),
-      handle,
+      handle: handle as WorkflowHandle,
+      firstRunId,
+      chains: [firstRunId],
     };
     this.executions.push(e);
     return e;

@@ -48,6 +48,30 @@ export async function showWorkflowJson(address: string, workflowId: string): Pro
   return r.out;
 }
 
+/**
+ * `temporal workflow reset` of the workflow id's current run, as an operator would: to the first
+ * workflow task, or to an event id (a workflow task's completion).
+ */
+export async function resetWorkflow(
+  address: string,
+  workflowId: string,
+  to: { type: 'FirstWorkflowTask' } | { eventId: number },
+  reason: string,
+): Promise<void> {
+  const target = 'type' in to ? ['--type', to.type] : ['--event-id', String(to.eventId)];
+  const args = ['workflow', 'reset', '--address', address, '--namespace', 'default'];
+  args.push('--workflow-id', workflowId, ...target, '--reason', reason);
+  for (let attempt = 1; ; attempt++) {
+    const r = await run(args, 60_000);
+    if (r.code === 0) return;
+    // The server refuses while a workflow task is in progress (e.g. a state write): try again, as an operator would.
+    if (!/Workflow is busy/i.test(r.out) || attempt >= 40) {
+      throw new Error(`temporal workflow reset ${workflowId} failed (${r.code}): ${r.out.slice(0, 500)}`);
+    }
+    await sleep(250);
+  }
+}
+
 export class DevServer {
   child: ChildProcess | null = null;
   readonly address: string;

@@ -1,12 +1,12 @@
 /**
- * The chaos suite's view of a scenario's DuckDB file: final rows (through the real adapter), a
- * sampler that watches every row's state_version while the scenario runs, other processes that hold
- * the file (a DuckDB connection, `dbt run`), and a dump of every table for the secret scan.
+ * The chaos suite's view of a scenario's DuckDB file: final rows (through the real adapter), other
+ * processes that hold the file (a DuckDB connection, `dbt run`), and a dump of every table for the
+ * secret scan. The sampler that watches rows while a scenario runs is in sampler.ts.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { EXECUTION_STATUSES, type ExecutionStatus, type StateRow } from '../../src/policy';
+import type { StateRow } from '../../src/policy';
 import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { REPO_ROOT } from '../../src/config';
@@ -42,84 +42,6 @@ export async function dumpAllTables(file: string): Promise<string> {
     },
     { readOnly: true, transaction: false, lockTimeoutMs: 120_000 },
   );
-}
-
-export interface VersionRegression {
-  executionId: string;
-  from: { version: number; status: string };
-  to: { version: number; status: string };
-}
-
-const RANK: Record<ExecutionStatus, number> = Object.fromEntries(
-  EXECUTION_STATUSES.map((s, i) => [s, i]),
-) as Record<ExecutionStatus, number>;
-
-/** Reads (execution_id, state_version, status) every `intervalMs` and remembers any step backwards. */
-export class StateSampler {
-  readonly regressions: VersionRegression[] = [];
-  samples = 0;
-  skipped = 0;
-  private readonly last = new Map<string, { version: number; status: ExecutionStatus }>();
-  private timer: NodeJS.Timeout | null = null;
-  private running: Promise<void> | null = null;
-
-  constructor(
-    private readonly file: string,
-    private readonly intervalMs = 2000,
-  ) {}
-
-  start(): void {
-    const tick = () => {
-      this.running = this.sample().finally(() => {
-        this.running = null;
-        if (this.timer !== null) this.timer = setTimeout(tick, this.intervalMs);
-      });
-    };
-    this.timer = setTimeout(tick, this.intervalMs);
-  }
-
-  async stop(): Promise<void> {
-    if (this.timer !== null) clearTimeout(this.timer);
-    this.timer = null;
-    await this.running;
-    // One last look, so the final rows are compared with the last sample too.
-    await this.sample();
-  }
-
-  /** Also used for the final rows: they must not be behind anything sampled. */
-  observe(id: string, version: number, status: ExecutionStatus): void {
-    const prev = this.last.get(id);
-    if (prev) {
-      const terminalChanged =
-        (prev.status === 'completed' || prev.status === 'error') && prev.status !== status;
-      if (version < prev.version || RANK[status] < RANK[prev.status] || terminalChanged) {
-        this.regressions.push({ executionId: id, from: { ...prev }, to: { version, status } });
-      }
-    }
-    if (!prev || version >= prev.version) this.last.set(id, { version, status });
-  }
-
-  private async sample(): Promise<void> {
-    if (!fs.existsSync(this.file)) return;
-    try {
-      const rows = await withDuckDb(
-        this.file,
-        async (c) => {
-          const r = await c.runAndReadAll(
-            'SELECT execution_id, state_version, status FROM policy_execution_state',
-          );
-          return r.getRows();
-        },
-        { readOnly: true, transaction: false, lockTimeoutMs: 3000 },
-      );
-      this.samples += 1;
-      for (const [id, version, status] of rows) {
-        this.observe(String(id), Number(version), String(status) as ExecutionStatus);
-      }
-    } catch {
-      this.skipped += 1; // busy (another process holds the file) or the table is not there yet
-    }
-  }
 }
 
 /** Another process holding the DuckDB file open read-write (the lock a long `dbt run` holds). */

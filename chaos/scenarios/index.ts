@@ -1,7 +1,8 @@
 /**
  * Every scenario, and the lanes `make chaos` runs them in: lanes run side by side (each scenario has
  * its own simulator, task queue, warehouse file and workers), the scenarios of a lane one after the
- * other. The long, mostly waiting scenarios share lanes with the busy ones to fit the machine.
+ * other. The long, mostly waiting scenarios share lanes with the busy ones to fit the machine; the
+ * endings (terminate, timeout, reset, a reused id) mostly wait, in a lane of their own.
  */
 import type { Scenario } from '../lib/scenario';
 import {
@@ -14,15 +15,18 @@ import {
   malformedJson,
   oversizeBody,
 } from './api-faults';
+import { terminateMidStep, workflowTimeout } from './endings';
 import { badInput, hostileResponses } from './inputs';
 import { temporalRestart, warehouseBusy, workerSigkill } from './process-faults';
 import { circuitBreaker, circuitBreakerOff, rateLimit } from './resilience';
+import { idReuse, resets } from './resets';
 import { secrets } from './security';
 
 export const LANES: Scenario[][] = [
   [workerSigkill, apiDown, rateLimit, malformedJson, oversizeBody],
   [temporalRestart, circuitBreaker, warehouseBusy, hangPastTimeout, badInput, secrets],
   [api5xx, connectionResets, latencySpikes, api429, circuitBreakerOff, hostileResponses],
+  [terminateMidStep, workflowTimeout, resets, idReuse],
 ];
 
 export const ALL_SCENARIOS: Scenario[] = LANES.flat();
@@ -32,6 +36,8 @@ export const QUICK_LANES: Scenario[][] = [
   [circuitBreaker, malformedJson],
   [hostileResponses, api5xx],
   [secrets, badInput],
+  // Mostly waiting (on the reconcilers, on runs to close): a lane of their own.
+  [terminateMidStep, resets],
 ];
 
 export const QUICK_SCENARIOS: Scenario[] = QUICK_LANES.flat();
