@@ -26,7 +26,7 @@ import type { Warehouse } from '../warehouse/types';
 import { internalWorkerOptions } from './dbt-worker';
 import { resolveOptions, type PluginLogger, type PolicyExecutionPluginOptions } from './options';
 import { WorkerSession } from './session';
-import { combinedWorkflowsPath, PRELOAD_MODULES, WORKFLOWS_PATH, workflowOptionsFor } from './workflows';
+import { combinedWorkflowsPath, WORKFLOWS_PATH, withPreloadModules, workflowOptionsFor } from './workflows';
 
 export const PLUGIN_NAME = 'policy-execution';
 
@@ -108,7 +108,7 @@ export class PolicyExecutionPlugin implements WorkerPlugin, BundlerPlugin {
       workflowsPath: options.workflowsPath
         ? combinedWorkflowsPath(options.workflowsPath, this.options.workflowsEntryDir)
         : WORKFLOWS_PATH,
-      preloadModules: [...(options.preloadModules ?? []), ...PRELOAD_MODULES],
+      preloadModules: withPreloadModules(options.preloadModules),
     };
   }
 
