@@ -26,9 +26,11 @@ $(STAMPS)/npm: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	@mkdir -p $(STAMPS) && touch $@
 
-$(STAMPS)/venv: requirements.lock
+$(STAMPS)/venv: requirements.lock dbt/plugins/warehouse_lease.py
 	@test -x $(VENV)/bin/python || $(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check -r requirements.lock
+	@# dbt's warehouse_lease plugin importable from any working directory (dbt/profiles.yml)
+	$(VENV)/bin/python -c 'import pathlib, site; pathlib.Path(site.getsitepackages()[0], "policy_execution_dbt_plugins.pth").write_text(str(pathlib.Path("dbt/plugins").resolve()) + "\n")'
 	@mkdir -p $(STAMPS) && touch $@
 
 $(STAMPS)/venv-fakesnow: $(EMULATOR_DIR)/requirements.lock

@@ -4,9 +4,10 @@
  * sandbox boundary by name is defined here and imported from here. Safe in the workflow sandbox
  * (no Node built-ins, no I/O).
  */
-import { defineSearchAttributeKey, SearchAttributeType } from '@temporalio/common';
+import { defineSearchAttributeKey, SearchAttributeType, type SearchAttributePair } from '@temporalio/common';
 import { defineQuery, defineSignal } from '@temporalio/workflow';
 import type { StateRow } from './policy/state';
+import type { ExecutionStatus } from './policy/status';
 
 /** Task queue of the policy workers (POLICY_TASK_QUEUE overrides it). */
 export const TASK_QUEUE = 'policy-execution';
@@ -29,6 +30,15 @@ export const PolicyExecutionStatusKey = defineSearchAttributeKey(
   SEARCH_ATTRIBUTE_NAMES.status,
   SearchAttributeType.KEYWORD,
 );
+
+/**
+ * The search attributes a starter (CLI, dispatcher, schedule, bulk run) sets at start: the status of
+ * the first row, so the workflow need not upsert it (one workflow task less; decision 21). A run
+ * started without them (`temporal workflow start`) sets it itself.
+ */
+export const START_SEARCH_ATTRIBUTES: SearchAttributePair[] = [
+  { key: PolicyExecutionStatusKey, value: 'pending' satisfies ExecutionStatus },
+];
 
 /** Query: an execution's current state row (the same row the warehouse holds). */
 export const stateQuery = defineQuery<StateRow>('state');

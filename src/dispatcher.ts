@@ -11,7 +11,7 @@
  */
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { WORKFLOW_TYPE } from './contracts';
+import { START_SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from './contracts';
 import { PassLoop } from './pass-loop';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
 
@@ -78,6 +78,7 @@ export class RequestDispatcher {
         workflowId,
         args,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        typedSearchAttributes: START_SEARCH_ATTRIBUTES,
         memo: { requestedBy: request.requested_by ?? 'dbt', requestedAt: request.requested_at },
       });
       this.opts.logger?.info(`dispatcher: started workflow ${workflowId} for request ${request.request_id}`);

@@ -181,6 +181,31 @@ export function createActivities(deps: ActivityDeps) {
     }
   }
 
+  /**
+   * An API call with the state row the workflow handed it (docs/design.md, decision 21): the row is
+   * written alongside the call and the activity completes once both are done. A failed write is
+   * logged, not thrown: the API call must not be retried for it, and the next row supersedes it.
+   */
+  async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
+    const write = state
+      ? warehouse.upsertStates([state]).catch((err: unknown) => {
+          Context.current().log.warn(
+            'state write alongside the API call failed; the next write supersedes it',
+            {
+              executionId: state.execution_id,
+              stateVersion: state.state_version,
+              error: err instanceof Error ? err.message : String(err),
+            },
+          );
+        })
+      : undefined;
+    try {
+      return await callApi(fn);
+    } finally {
+      await write;
+    }
+  }
+
   return {
     /** Upserts the state row (version-guarded in the warehouse). */
     async recordState(row: StateRow): Promise<void> {
@@ -192,7 +217,23 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * Ask the dbtRefresh workflow for a refresh (signal-with-start: starts it if it is not running).
+     * The terminal row, durable when this resolves; then (if wanted) a model refresh ask, handed to
+     * this worker's coalescer without waiting for its signal: the execution ends without waiting on
+     * the refresher (a worker lost within a second of the ask loses the ask; the next ask of any
+     * execution refreshes the model for all of them).
+     */
+    async finishExecution(input: { row: StateRow; refresh: boolean }): Promise<void> {
+      try {
+        await warehouse.upsertStates([input.row]);
+      } catch (err) {
+        throw toApplicationFailure(err, breakerOpts.halfOpenAfterMs);
+      }
+      if (input.refresh && refreshAsks) refreshAsks.askInBackground();
+    },
+
+    /**
+     * Before the state-writes patch (src/workflows/state-writes.ts): ask the dbtRefresh workflow for a
+     * refresh (signal-with-start: starts it if it is not running).
      * Asks of this worker are coalesced into at most one signal per `askIntervalMs`; this resolves
      * once the signal carrying the ask is delivered. Returns false when model refresh is off.
      */
@@ -206,8 +247,10 @@ export function createActivities(deps: ActivityDeps) {
       policy: PolicyData;
       executionId: string;
       idempotencyKey: string;
+      /** The state row to write alongside the call. */
+      state?: StateRow;
     }): Promise<CreatePolicyResult> {
-      return callApi(() =>
+      return withState(input.state, () =>
         api.createPolicy(input.policy, {
           idempotencyKey: input.idempotencyKey,
           executionId: input.executionId,
@@ -215,15 +258,16 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
-    async getPolicyStatus(input: { policyId: string }): Promise<PolicyStatusResult> {
-      return callApi(() => api.getPolicyStatus(input.policyId));
+    async getPolicyStatus(input: { policyId: string; state?: StateRow }): Promise<PolicyStatusResult> {
+      return withState(input.state, () => api.getPolicyStatus(input.policyId));
     },
 
     async triggerCircuitBreaker(input: {
       request: CircuitBreakerRequest;
       idempotencyKey: string;
+      state?: StateRow;
     }): Promise<CircuitBreakerResult> {
-      return callApi(() =>
+      return withState(input.state, () =>
         api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
       );
     },

@@ -52,6 +52,19 @@ export class RefreshAskCoalescer {
     return this.batch.promise;
   }
 
+  /**
+   * An ask nobody waits for: retried in the background (every `retryMs`, at most `attempts` times)
+   * until a signal carrying it is delivered.
+   */
+  askInBackground(attempts = 12, retryMs = 5_000): void {
+    const tryOnce = (left: number) => {
+      this.ask().catch(() => {
+        if (left > 1) setTimeout(() => tryOnce(left - 1), retryMs).unref();
+      });
+    };
+    tryOnce(attempts);
+  }
+
   private schedule(): void {
     if (this.timer || this.inFlight) return; // the send in flight schedules the next batch when done
     const wait = Math.max(0, this.lastSentAt + this.minIntervalMs - this.now());

@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import { ScheduleOverlapPolicy } from '@temporalio/client';
 import { loadWorkerConfig } from '../config';
-import { WORKFLOW_TYPE } from '../contracts';
+import { START_SEARCH_ATTRIBUTES, WORKFLOW_TYPE } from '../contracts';
 import { connect, optionsFromFlags, readPolicyFile, uiBase, UsageError } from './common';
 
 export async function schedule(argv: string[]): Promise<number> {
@@ -39,6 +39,7 @@ export async function schedule(argv: string[]): Promise<number> {
           taskQueue: loadWorkerConfig().taskQueue,
           workflowId: values.id,
           args: [policy, options],
+          typedSearchAttributes: START_SEARCH_ATTRIBUTES,
         },
         policies: { overlap: ScheduleOverlapPolicy.SKIP },
         state: { paused: values.paused },

@@ -9,7 +9,7 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
-import { TASK_QUEUE, WORKFLOW_TYPE } from '../contracts';
+import { START_SEARCH_ATTRIBUTES, TASK_QUEUE, WORKFLOW_TYPE } from '../contracts';
 import { validateOptions, validatePolicy, type ExecutionOptionsInput } from '../policy';
 
 export interface ExecutionRequest {
@@ -74,6 +74,7 @@ export async function tryStartExecution(client: Client, request: ExecutionReques
       workflowId: id,
       args: [policy.value, request.options ?? {}],
       workflowIdReusePolicy: request.reusePolicy ?? WorkflowIdReusePolicy.REJECT_DUPLICATE,
+      typedSearchAttributes: START_SEARCH_ATTRIBUTES,
       ...(request.memo ? { memo: request.memo } : {}),
     });
     return { started: true, id, handle };

@@ -67,6 +67,9 @@ export function dbtEnv(opts: DbtRunnerOptions, base: NodeJS.ProcessEnv = process
     DBT_TARGET: opts.target ?? base.DBT_TARGET ?? 'duckdb',
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DO_NOT_TRACK: '1',
+    // The worker's dbt runs happen under the warehouse lease the worker holds (Warehouse.withLease):
+    // dbt's lease plugin (dbt/plugins/warehouse_lease.py) must not wait for it.
+    POLICY_EXECUTION_WAREHOUSE_LEASE: 'held',
   };
 }
 

@@ -7,12 +7,10 @@
 import {
   ActivityFailure,
   ApplicationFailure,
-  CancellationScope,
   isCancellation,
   log,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   upsertSearchAttributes,
@@ -35,24 +33,7 @@ import {
   type Step,
 } from '../policy';
 import { PolicyExecutionStatusKey, PolicyIdKey, stateQuery } from '../contracts';
-
-/**
- * State writes: local activities (run by this worker, no task-queue round trip; the warehouse batches
- * concurrent writes), retried for a long while (the warehouse may be busy), never dropped silently.
- */
-const { recordState } = proxyLocalActivities<PolicyActivities>({
-  startToCloseTimeout: '2 minutes',
-  retry: { initialInterval: '500 ms', backoffCoefficient: 2, maximumInterval: '30 s', maximumAttempts: 30 },
-});
-
-/**
- * Refresh asks: best effort, local activities (one signal-with-start each). A failed ask is logged and
- * never fails or delays the execution beyond these few attempts (the next terminal execution asks again).
- */
-const { requestModelRefresh } = proxyLocalActivities<PolicyActivities>({
-  startToCloseTimeout: '30 s',
-  retry: { initialInterval: '1 s', backoffCoefficient: 2, maximumInterval: '10 s', maximumAttempts: 5 },
-});
+import { stateWrites } from './state-writes';
 
 /**
  * Histories recorded before this patch use idempotency keys without the run chain
@@ -100,43 +81,41 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   setHandler(stateQuery, () => row);
 
   const refreshWanted = !options.ok || options.value.refreshModel;
-  /** At a terminal state (after its row is written): ask the dbtRefresh workflow for a model refresh. */
-  const askForRefresh = async () => {
-    if (!refreshWanted) return;
-    try {
-      await CancellationScope.nonCancellable(() => requestModelRefresh({ executionId }));
-    } catch (err) {
-      log.warn('could not ask for a model refresh', { executionId, error: String(err) });
-    }
-  };
+  const writes = stateWrites(executionId);
 
   let lastStatus: string | null = null;
+  /** The search attributes follow the row's status (riding: not the passing `policy_ready`). */
+  const upsertStatus = () => {
+    if (row.status === lastStatus || (writes.riding && row.status === 'policy_ready')) return;
+    lastStatus = row.status;
+    upsertSearchAttributes([
+      { key: PolicyExecutionStatusKey, value: row.status },
+      ...(row.policy_id ? [{ key: PolicyIdKey, value: row.policy_id }] : []),
+    ]);
+  };
   const advance = async (event: StateEvent, write = true) => {
     row = transition(row, event);
-    if (row.status !== lastStatus || event.type === 'policy_created') {
-      lastStatus = row.status;
-      upsertSearchAttributes([
-        { key: PolicyExecutionStatusKey, value: row.status },
-        ...(row.policy_id ? [{ key: PolicyIdKey, value: row.policy_id }] : []),
-      ]);
-    }
-    if (write) await recordState(row);
+    if (event.type === 'policy_created') lastStatus = null;
+    upsertStatus();
+    if (row.status === 'completed' || row.status === 'error') await writes.finish(row, refreshWanted);
+    else if (write) await writes.changed(row);
   };
   const fail = async (step: Step, reason: string): Promise<never> => {
     const event: StateEvent = { type: 'failed', at: now(), step, error: withoutStepPrefix(step, reason) };
-    // Record the error row even when the workflow is being cancelled.
-    await CancellationScope.nonCancellable(() => advance(event));
+    // The error row is written even when the workflow is being cancelled (finish is not cancellable).
+    await advance(event);
     log.warn('policy execution failed', { executionId, step, error: row.error_message });
-    await askForRefresh();
     throw ApplicationFailure.nonRetryable(row.error_message ?? reason, 'PolicyExecutionFailed', {
       step,
       executionId,
     });
   };
 
-  upsertSearchAttributes([{ key: PolicyExecutionStatusKey, value: row.status }]);
-  lastStatus = row.status;
-  await recordState(row);
+  // A start by the CLI, the dispatcher, a schedule or a bulk run sets the status already.
+  if (!writes.riding || info.typedSearchAttributes.get(PolicyExecutionStatusKey) !== row.status)
+    upsertStatus();
+  else lastStatus = row.status;
+  await writes.changed(row);
 
   if (!options.ok || !policy.ok) {
     const problem = !policy.ok ? policy : (options as { ok: false; field: string; message: string });
@@ -147,7 +126,6 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       error: `invalid input: ${problem.message}`,
     };
     await advance(event);
-    await askForRefresh();
     throw ApplicationFailure.nonRetryable(`invalid input: ${problem.message}`, 'InvalidPolicyInput', {
       field: problem.field,
     });
@@ -172,6 +150,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       policy: policy.value,
       executionId,
       idempotencyKey: idempotencyKey(executionId, 'create', keyRun),
+      state: writes.carry(),
     });
     await advance({ type: 'policy_created', at: now(), policyId: created.policyId, response: created.raw });
 
@@ -179,8 +158,11 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     let ready = false;
     let last = '';
     for (let i = 0; i < opts.maxPolls && !ready; i++) {
-      if (i > 0 && opts.pollIntervalMs > 0) await sleep(opts.pollIntervalMs);
-      const status = await api.getPolicyStatus({ policyId: created.policyId });
+      if (i > 0 && opts.pollIntervalMs > 0) {
+        await writes.flush();
+        await sleep(opts.pollIntervalMs);
+      }
+      const status = await api.getPolicyStatus({ policyId: created.policyId, state: writes.carry() });
       const cls = classifyPolicyStatus(status.status);
       last = status.status;
       // A ready poll is written with the circuit-breaker step that follows at once (same row, one write).
@@ -209,6 +191,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         timestamp: now(),
       },
       idempotencyKey: idempotencyKey(executionId, 'circuit', keyRun),
+      state: writes.carry(),
     });
     await advance({ type: 'circuit_breaker_completed', at: now(), response: breaker.raw });
   } catch (err) {
@@ -217,6 +200,5 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     if (err instanceof ActivityFailure) return fail(step, describeActivityFailure(err));
     throw err;
   }
-  await askForRefresh();
   return row;
 }

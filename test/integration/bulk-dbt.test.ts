@@ -68,7 +68,7 @@ const FAST = { pollIntervalMs: 0, refreshModel: false };
 beforeAll(async () => {
   h = await startHarness({ dispatcher: { intervalMs: 300 } });
   project = path.join(h.tmpDir, 'dbt');
-  for (const part of ['dbt_project.yml', 'profiles.yml', 'models', 'macros', 'tests'])
+  for (const part of ['dbt_project.yml', 'profiles.yml', 'models', 'macros', 'tests', 'plugins'])
     fs.cpSync(path.join(DBT_PROJECT_DIR, part), path.join(project, part), { recursive: true });
   fs.mkdirSync(path.join(project, 'models', 'bulk_fixture'));
 });

@@ -2,16 +2,20 @@
  * Opening the embedded DuckDB file (docs/design.md, decision 6).
  *
  * DuckDB allows ONE writing process per database file, and the worker, `dbt run` and
- * `dbt run-operation` all use the same file. So nothing here keeps the file open between
- * operations: every operation (`withDuckDb`) opens the file, does its work in one transaction and
- * closes it again, which releases the OS file lock. An open that fails because another process holds
- * the lock is retried with jittered backoff for a bounded time, then fails with WarehouseBusyError.
- * Within a process all access to one file goes through one serial queue, so there is never more than
- * one DuckDBInstance open per file.
+ * `dbt run-operation` all use the same file. An operation (`withDuckDb`) opens the file, does its
+ * work in one transaction and, by default, closes it again, which releases the OS file lock. The
+ * worker's state writes ask to `hold` it instead: the file stays open while writes keep coming (an
+ * open and a close cost ~10x a write) and is closed when they pause (`idleMs`), when it has been held
+ * `maxHoldMs`, when another of our processes is waiting for it, or when someone takes the lease
+ * (lease.ts: every dbt invocation does). An open that fails because another process holds the lock is
+ * retried with jittered backoff for a bounded time, then fails with WarehouseBusyError. Within a
+ * process all access to one file goes through one serial queue, so there is never more than one
+ * DuckDBInstance open per file.
  */
 import path from 'node:path';
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import { WarehouseBusyError, type WarehouseLogger } from '../types';
+import { announceWant, leasedByOther, wantedByOther, withdrawWant } from './lease';
 
 export interface WithDuckDbOptions {
   /** Default 30 000. */
@@ -25,13 +29,29 @@ export interface WithDuckDbOptions {
   onOpen?: (info: { retries: number; waitedMs: number }) => void;
   /** Called for each failed open attempt that will be retried. */
   onLockRetry?: (info: { attempt: number; waitedMs: number; message: string }) => void;
+  /** Keep the file open after `fn` (see the module comment); the default closes it. */
+  hold?: HoldPolicy;
 }
+
+/** How long a held file stays open. */
+export interface HoldPolicy {
+  /** Close after this long without an operation. */
+  idleMs: number;
+  /** Close (and pause `yieldMs` before reopening) once held this long, so others get a turn. */
+  maxHoldMs: number;
+  yieldMs: number;
+}
+
+export const DEFAULT_HOLD: HoldPolicy = { idleMs: 200, maxHoldMs: 2_000, yieldMs: 50 };
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const BACKOFF_START_MS = 20;
 const BACKOFF_CAP_MS = 500;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
+
+/** The file is leased by another process (lease.ts): wait as for a lock. */
+class LeasedError extends Error {}
 
 /** True for DuckDB's "another process holds this file" error. */
 export function isLockConflictError(err: unknown): boolean {
@@ -70,14 +90,19 @@ async function openWithRetry(
   let attempt = 0;
   for (;;) {
     try {
+      const lease = leasedByOther(file);
+      if (lease) throw new LeasedError(`${file} is leased by ${lease.holder} (pid ${lease.pid})`);
       // Not the instance cache: the instance must really close (and drop the lock) afterwards.
       const instance = await DuckDBInstance.create(file, options);
+      if (attempt > 0) withdrawWant(file);
       return { instance, retries: attempt, waitedMs: Date.now() - started };
     } catch (err) {
-      if (!isLockConflictError(err)) throw err;
+      if (!(err instanceof LeasedError) && !isLockConflictError(err)) throw err;
+      if (!(err instanceof LeasedError)) announceWant(file);
       const waitedMs = Date.now() - started;
       const message = err instanceof Error ? err.message : String(err);
       if (waitedMs >= timeoutMs) {
+        withdrawWant(file);
         opts.logger?.warn('duckdb file stayed locked; giving up', { file, waitedMs, timeoutMs, message });
         throw new WarehouseBusyError(
           `DuckDB file ${file} is locked by another process; gave up after waiting ${waitedMs} ms ` +
@@ -96,12 +121,83 @@ async function openWithRetry(
   }
 }
 
+// ---------------------------------------------------------------------------------------------------
+// The file this process holds open (at most one instance per file).
+
+interface Held {
+  instance: DuckDBInstance;
+  connection: DuckDBConnection;
+  openedAt: number;
+  policy: HoldPolicy;
+  idleTimer: NodeJS.Timeout | null;
+}
+
+const held = new Map<string, Held>();
+
+function closeHeld(file: string): void {
+  const h = held.get(file);
+  if (!h) return;
+  held.delete(file);
+  if (h.idleTimer) clearTimeout(h.idleTimer);
+  h.connection.closeSync();
+  h.instance.closeSync();
+}
+
+/** Closes `file` (an absolute path) now if this process holds it; only from inside `serialize(file)`. */
+export function closeHeldNow(file: string): void {
+  closeHeld(file);
+}
+
+/** Closes `file` if this process holds it (after the operations queued for it). */
+export function releaseHeld(file: string): Promise<void> {
+  const resolved = path.resolve(file);
+  return serialize(resolved, () => Promise.resolve(closeHeld(resolved)));
+}
+
+/** Why a held file must be given up before the next operation: leased, wanted, held too long. */
+function mustRelease(file: string, h: Held): 'lease' | 'turn' | null {
+  if (leasedByOther(file)) return 'lease';
+  if (Date.now() - h.openedAt >= h.policy.maxHoldMs || wantedByOther(file)) return 'turn';
+  return null;
+}
+
+function armIdleClose(file: string, h: Held): void {
+  h.idleTimer = setTimeout(() => {
+    void serialize(file, () => {
+      if (held.get(file) === h && h.idleTimer) closeHeld(file);
+      return Promise.resolve();
+    });
+  }, h.policy.idleMs);
+  h.idleTimer.unref();
+}
+
+async function runInTransaction<T>(
+  connection: DuckDBConnection,
+  fn: (connection: DuckDBConnection) => Promise<T>,
+  transaction: boolean,
+): Promise<T> {
+  if (!transaction) return fn(connection);
+  await connection.run('BEGIN TRANSACTION');
+  try {
+    const result = await fn(connection);
+    await connection.run('COMMIT');
+    return result;
+  } catch (err) {
+    try {
+      await connection.run('ROLLBACK');
+    } catch {
+      // The transaction may already be aborted; closing discards it anyway.
+    }
+    throw err;
+  }
+}
+
 /**
- * Open `file`, run `fn` with a connection (in one transaction unless `transaction: false`), then
- * close the connection and the instance so the file lock is released. Lock conflicts with other
- * processes are retried with jittered backoff up to `lockTimeoutMs`, then WarehouseBusyError.
- * Calls for the same file are serialized within this process; do not call withDuckDb for the same
- * file from inside `fn` (it would wait for itself).
+ * Open `file` (or use the open one this process holds), run `fn` with a connection (in one
+ * transaction unless `transaction: false`), then close the file — or, with `hold`, keep it open as
+ * the module comment says. Lock conflicts with other processes are retried with jittered backoff up
+ * to `lockTimeoutMs`, then WarehouseBusyError. Calls for the same file are serialized within this
+ * process; do not call withDuckDb for the same file from inside `fn` (it would wait for itself).
  */
 export function withDuckDb<T>(
   file: string,
@@ -110,28 +206,51 @@ export function withDuckDb<T>(
 ): Promise<T> {
   const resolved = path.resolve(file);
   return serialize(resolved, async () => {
-    const { instance, retries, waitedMs } = await openWithRetry(resolved, opts);
-    let connection: DuckDBConnection | undefined;
-    try {
-      opts.onOpen?.({ retries, waitedMs });
-      connection = await instance.connect();
-      if (opts.transaction === false) return await fn(connection);
-      await connection.run('BEGIN TRANSACTION');
+    let h = held.get(resolved);
+    if (h) {
+      if (h.idleTimer) clearTimeout(h.idleTimer);
+      h.idleTimer = null;
+      const why = mustRelease(resolved, h);
+      if (why) {
+        const yieldMs = h.policy.yieldMs;
+        closeHeld(resolved);
+        h = undefined;
+        // Give the process that asked (or another of ours) a moment to take its turn.
+        if (why === 'turn') await sleep(yieldMs);
+      }
+    }
+    let connection: DuckDBConnection;
+    let oneShot: DuckDBInstance | null = null;
+    if (h) connection = h.connection;
+    else {
+      const readOnly = opts.readOnly === true && !opts.hold;
+      const { instance, retries, waitedMs } = await openWithRetry(resolved, { ...opts, readOnly });
       try {
-        const result = await fn(connection);
-        await connection.run('COMMIT');
-        return result;
+        connection = await instance.connect();
       } catch (err) {
-        try {
-          await connection.run('ROLLBACK');
-        } catch {
-          // The transaction may already be aborted; closing discards it anyway.
-        }
+        instance.closeSync();
         throw err;
       }
+      opts.onOpen?.({ retries, waitedMs });
+      if (opts.hold) {
+        h = { instance, connection, openedAt: Date.now(), policy: opts.hold, idleTimer: null };
+        held.set(resolved, h);
+      } else oneShot = instance;
+    }
+    let failed = false;
+    try {
+      return await runInTransaction(connection, fn, opts.transaction !== false);
+    } catch (err) {
+      failed = true;
+      throw err;
     } finally {
-      connection?.closeSync();
-      instance.closeSync();
+      if (oneShot) {
+        connection.closeSync();
+        oneShot.closeSync();
+      } else if (h) {
+        if (failed) closeHeld(resolved);
+        else armIdleClose(resolved, h);
+      }
     }
   });
 }

@@ -1,13 +1,14 @@
 /**
- * The embedded DuckDB warehouse (docs/design.md, decision 6): `DuckDbWarehouse`, the `Warehouse` for one database
- * file. Every operation goes through `withDuckDb` (connection.ts): open, one transaction, close, so
- * the file lock is held only while an operation runs.
+ * The embedded DuckDB warehouse (docs/design.md, decision 6): `DuckDbWarehouse`, the `Warehouse` for
+ * one database file. Every operation goes through `withDuckDb` (connection.ts). State writes hold the
+ * file open while they keep coming and give it up when they pause, when another of our processes
+ * waits for it, or when dbt takes the lease (lease.ts); other operations use the held file or open it
+ * for themselves.
  *
  * Upserts are batched (../batch-writer.ts): calls that arrive while the file is in use are queued and
  * coalesced into the next batch, written with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE newer`
- * statement (codec.ts; one open, one statement, one close for many rows). Reads, the dispatcher's
- * request table, the refresh log and the lease that keeps this process off the file while dbt runs
- * are here too.
+ * statement (codec.ts). Reads, the dispatcher's request table, the refresh log and the lease that
+ * keeps every writer off the file while the worker's own dbt run uses it are here too.
  */
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
@@ -33,7 +34,17 @@ import {
   type WarehouseStats,
 } from '../types';
 import { fromDb, isoTimestampSql, SELECT_LIST, upsertSql } from './codec';
-import { DEFAULT_LOCK_TIMEOUT_MS, serialize, withDuckDb, type WithDuckDbOptions } from './connection';
+import {
+  closeHeldNow,
+  DEFAULT_HOLD,
+  DEFAULT_LOCK_TIMEOUT_MS,
+  releaseHeld,
+  serialize,
+  withDuckDb,
+  type HoldPolicy,
+  type WithDuckDbOptions,
+} from './connection';
+import { takeLease } from './lease';
 
 export interface DuckDbWarehouseOptions {
   /** Database file. Resolved against the cwd. */
@@ -42,6 +53,8 @@ export interface DuckDbWarehouseOptions {
   lockTimeoutMs?: number;
   /** Most rows per batch (and per INSERT statement). Default 500. */
   maxBatchRows?: number;
+  /** How long state writes keep the file open (connection.ts). Default DEFAULT_HOLD. */
+  hold?: HoldPolicy;
   logger?: WarehouseLogger;
 }
 
@@ -61,6 +74,7 @@ export class DuckDbWarehouse implements Warehouse {
   readonly path: string;
   private readonly lockTimeoutMs: number;
   private readonly maxBatchRows: number;
+  private readonly hold: HoldPolicy;
   private readonly logger: WarehouseLogger | undefined;
   private readonly counters = { opens: 0, statements: 0, lockRetries: 0, busyErrors: 0 };
   private readonly writer: BatchWriter<PreparedRow>;
@@ -74,6 +88,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.path = path.resolve(opts.path);
     this.lockTimeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
     this.maxBatchRows = Math.max(1, Math.floor(opts.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS));
+    this.hold = opts.hold ?? DEFAULT_HOLD;
     this.logger = opts.logger;
     this.writer = new BatchWriter<PreparedRow>({
       maxBatchRows: this.maxBatchRows,
@@ -257,16 +272,33 @@ export class DuckDbWarehouse implements Warehouse {
     });
   }
 
-  /** Runs `fn` in this file's serial queue: no open of the file by this process until it settles. */
+  /**
+   * Runs `fn` (the worker's dbt run) holding the warehouse lease: this process closes the file and
+   * queues its own operations, and every other writer (another worker) stays off it until `fn`
+   * settles.
+   */
   withLease<T>(fn: () => Promise<T>): Promise<T> {
     this.assertOpen();
-    return serialize(this.path, fn);
+    return serialize(this.path, async () => {
+      closeHeldNow(this.path);
+      const release = await takeLease(
+        this.path,
+        `policy-execution worker ${process.pid} (dbt run)`,
+        this.lockTimeoutMs * 20,
+      );
+      try {
+        return await fn();
+      } finally {
+        release();
+      }
+    });
   }
 
-  /** Waits for queued writes; the file is never held open between operations, so nothing else to release. */
+  /** Waits for queued writes, then closes the file if this process holds it. */
   async close(): Promise<void> {
     this.closed = true;
     await this.writer.drain();
+    await releaseHeld(this.path);
   }
 
   // -------------------------------------------------------------------------------------------------
@@ -293,9 +325,16 @@ export class DuckDbWarehouse implements Warehouse {
     };
   }
 
-  private async run<T>(fn: (connection: DuckDBConnection) => Promise<T>, readOnly = false): Promise<T> {
+  private async run<T>(
+    fn: (connection: DuckDBConnection) => Promise<T>,
+    readOnly = false,
+    hold = false,
+  ): Promise<T> {
     try {
-      return await withDuckDb(this.path, fn, this.options(readOnly));
+      return await withDuckDb(this.path, fn, {
+        ...this.options(readOnly),
+        hold: hold ? this.hold : undefined,
+      });
     } catch (err) {
       if (err instanceof WarehouseBusyError) this.counters.busyErrors += 1;
       throw err;
@@ -308,19 +347,23 @@ export class DuckDbWarehouse implements Warehouse {
 
   /** One serialized open / transaction / close for the writes at the head of the queue. */
   private async writeBatch(take: () => PreparedRow[]): Promise<number> {
-    return this.run(async (connection) => {
-      // Take the batch only once the file is open: writes queued while we waited for the lock
-      // (or for this process's previous operation) join this batch.
-      const rows = latestPerExecution(take());
-      for (let i = 0; i < rows.length; i += this.maxBatchRows) {
-        const chunk = rows.slice(i, i + this.maxBatchRows);
-        await connection.run(
-          upsertSql(chunk.length),
-          chunk.flatMap((r) => r.params),
-        );
-        this.counters.statements += 1;
-      }
-      return rows.length;
-    });
+    return this.run(
+      async (connection) => {
+        // Take the batch only once the file is open: writes queued while we waited for the lock
+        // (or for this process's previous operation) join this batch.
+        const rows = latestPerExecution(take());
+        for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+          const chunk = rows.slice(i, i + this.maxBatchRows);
+          await connection.run(
+            upsertSql(chunk.length),
+            chunk.flatMap((r) => r.params),
+          );
+          this.counters.statements += 1;
+        }
+        return rows.length;
+      },
+      false,
+      true,
+    );
   }
 }
