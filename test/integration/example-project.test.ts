@@ -77,7 +77,12 @@ const dbtEnv = (): NodeJS.ProcessEnv => ({
   DO_NOT_TRACK: '1',
 });
 
-const dbt = (args: string[]) => mustRun(DBT_BIN, args, { cwd: dbtDir, env: dbtEnv() });
+const dbt = async (args: string[]) => {
+  const started = Date.now();
+  const out = await mustRun(DBT_BIN, args, { cwd: dbtDir, env: dbtEnv() });
+  console.log(`[example] dbt ${args.slice(0, 2).join(' ')}: ${Date.now() - started} ms`);
+  return out;
+};
 
 beforeAll(async () => {
   if (!fs.existsSync(path.join(REPO_ROOT, 'dist', 'plugin', 'index.js')))
@@ -238,5 +243,5 @@ describe('the example user projects (packed plugin and dbt package)', () => {
       `SELECT execution_count FROM policy_execution_status_summary WHERE status = 'completed'`,
     );
     expect(Number(summary[0]?.[0])).toBeGreaterThanOrEqual(2);
-  });
+  }, 600_000);
 });
