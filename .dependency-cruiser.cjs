@@ -120,6 +120,15 @@ module.exports = {
       },
     },
     {
+      name: 'plugin-is-top-level-wiring',
+      severity: 'error',
+      comment:
+        'src/plugin/ (the Temporal plugin) wires the worker from every room of src/; only the entry ' +
+        'points (src/worker.ts, src/index.ts) import it.',
+      from: { path: '^src/', pathNot: ['^src/plugin/', '^src/worker\\.ts$', '^src/index\\.ts$'] },
+      to: { path: '^src/plugin/' },
+    },
+    {
       name: 'workflows-no-node-builtins',
       severity: 'error',
       from: {

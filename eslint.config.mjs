@@ -19,6 +19,8 @@ export default tseslint.config(
       'coverage/',
       'chaos/results/',
       'bench/results/',
+      // A separate user project (its own package.json; test/integration/example-project.test.ts builds it).
+      'examples/temporal-worker/',
     ],
   },
   eslint.configs.recommended,

@@ -12,9 +12,11 @@
   Rows only move forward, so re-reading a few is harmless. Executions deleted from the state table
   (cleanup_policy_executions) are deleted from the model by the post-hook.
   `dbt run --full-refresh --select policy_execution_model` rebuilds it from scratch.
+  Off with the var policy_execution_model_enabled: false (the status summary and the test go with it).
 -#}
 {{
   config(
+    enabled=var('policy_execution_model_enabled', true),
     materialized='incremental',
     unique_key='execution_id',
     incremental_strategy=('merge' if target.type == 'snowflake' else 'delete+insert'),

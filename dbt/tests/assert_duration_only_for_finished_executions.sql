@@ -1,4 +1,5 @@
 -- duration_seconds is set exactly for finished executions and is never negative.
+{{ config(enabled=var('policy_execution_model_enabled', true)) }}
 select
     execution_id,
     status,

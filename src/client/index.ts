@@ -5,6 +5,9 @@
  *   const handle = await startExecution(client, { policy, options: { maxPolls: 5 }, id: 'my-run' });
  *   const { items, progress } = await startMany(client, inputs, { wait: true, onProgress });
  *   const row = await readState(client, 'my-run');
+ *
+ * With PolicyExecutionClientPlugin on a client, every policyExecution start through it is checked the
+ * same way (./plugin.ts).
  */
 export {
   startExecution,
@@ -28,3 +31,6 @@ export { bulkInputFrom, prepareBulk, idPrefixProblem, type BulkInput, type Input
 export { canonicalJson, deriveExecutionIds, inputDigest, DEFAULT_ID_PREFIX } from './stable-id';
 export { ProgressTracker, type BulkProgress, type BulkCounts } from './progress';
 export { readState, awaitOutcome, type ExecutionOutcome } from './state';
+export { PolicyExecutionClientPlugin, type PolicyExecutionClientPluginOptions } from './plugin';
+export { TASK_QUEUE, WORKFLOW_TYPE } from '../contracts';
+export type { PolicyData, ExecutionOptionsInput, StateRow } from '../policy';

@@ -10,8 +10,10 @@ import path from 'node:path';
 export interface DbtRunnerOptions {
   /** The dbt executable. Default: the repo's `.venv/bin/dbt` when present, else `dbt` on PATH. */
   dbtBin: string;
-  /** The dbt project (and profiles) directory. */
+  /** The dbt project directory. */
   projectDir: string;
+  /** Where profiles.yml is (DBT_PROFILES_DIR); default: the project directory. */
+  profilesDir?: string;
   /** The DuckDB target's file: passed to dbt as WAREHOUSE_PATH (absolute). */
   warehousePath?: string;
   /** Variables the target reads (the Snowflake target: SNOWFLAKE_*), on top of this process's. */
@@ -61,7 +63,7 @@ export function dbtEnv(opts: DbtRunnerOptions, base: NodeJS.ProcessEnv = process
     ...env,
     ...opts.warehouseEnv,
     ...(opts.warehousePath === undefined ? {} : { WAREHOUSE_PATH: path.resolve(opts.warehousePath) }),
-    DBT_PROFILES_DIR: opts.projectDir,
+    DBT_PROFILES_DIR: opts.profilesDir ?? opts.projectDir,
     DBT_TARGET: opts.target ?? base.DBT_TARGET ?? 'duckdb',
     DBT_SEND_ANONYMOUS_USAGE_STATS: 'false',
     DO_NOT_TRACK: '1',

@@ -1,27 +1,30 @@
 {#-
-  run_query: the usage guide's "Check State Table" operation.
+  policy_execution_query: the package's monitoring operation (the usage guide's "Check State Table").
 
-    dbt run-operation run_query --args '{"sql": "SELECT * FROM policy_execution_state ORDER BY start_time DESC LIMIT 1"}'
+    dbt run-operation policy_execution_query --args '{"sql": "SELECT * FROM policy_execution_state ORDER BY start_time DESC LIMIT 1"}'
 
-  prints the result as a text table (column names, one line per row; a row too wide for the screen
-  is printed vertically, one `column | value` line per column), long cells truncated to
-  `max_width` characters, at most `max_rows` rows.
+  runs `sql` and prints the result as a text table (column names, one line per row; a row too wide
+  for the screen is printed vertically, one `column | value` line per column), long cells truncated
+  to `max_width` characters, at most `max_rows` rows. Returns the agate table.
 
-  A root-project macro named run_query overrides dbt's built-in run_query everywhere in this
-  project, including inside dbt's own macros. So this one behaves exactly like the built-in (runs
-  the statement outside a transaction and returns the agate table) and only prints when it is the
-  macro invoked by `dbt run-operation run_query`. The project's own macros call dbt.run_query.
+  It has a name of its own: a package macro named `run_query` would replace dbt's built-in
+  `run_query` in every project that installs the package. A project that wants the guide's
+  `dbt run-operation run_query` defines that macro itself (this project does, in project-macros/;
+  docs/dbt-package.md shows the three lines).
 -#}
-{% macro run_query(sql, max_rows=50, max_width=60) %}
+{% macro policy_execution_query(sql, max_rows=50, max_width=60) %}
   {%- set table = dbt.run_query(sql) -%}
-  {%- if execute and flags.WHICH == 'run-operation' and invocation_args_dict.get('macro') == 'run_query' -%}
-    {%- do log(format_table(table, max_rows | int, max_width | int), info=True) -%}
+  {#- Called from another project's macro (policy_execution.policy_execution_query), this package's
+      macros are reachable through the package's name only; run as an operation, by their own. -#}
+  {%- set format = format_table if format_table is defined else policy_execution.format_table -%}
+  {%- if execute -%}
+    {%- do log(format(table, max_rows | int, max_width | int), info=True) -%}
   {%- endif -%}
   {{ return(table) }}
 {% endmacro %}
 
 
-{#- An agate table as text (see run_query). -#}
+{#- An agate table as text (see policy_execution_query). -#}
 {% macro format_table(table, max_rows=50, max_width=60, screen_width=160) %}
   {%- set names = table.column_names | list -%}
   {%- set total = table.rows | length -%}
