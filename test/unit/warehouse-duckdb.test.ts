@@ -304,8 +304,11 @@ describe('DuckDbWarehouse file lock discipline', () => {
 
   it('reads wait for the lock too', async () => {
     const file = freshFile();
+    // Written by a writer that is closed (it gave the file up), then read by another.
+    const writer = new DuckDbWarehouse({ path: file });
+    await writer.upsertStates([baseRow('r1')]);
+    await writer.close();
     const wh = new DuckDbWarehouse({ path: file });
-    await wh.upsertStates([baseRow('r1')]);
     const holder = await holdLock(file, 1);
     const started = Date.now();
     expect((await wh.getState('r1'))?.execution_id).toBe('r1');
