@@ -7,8 +7,8 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { main as cli } from '../../src/cli';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli';
 import { policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 let h: Harness;
@@ -22,23 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await h?.close();
 });
-
-async function runCli(args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const capture = (...a: unknown[]) => void lines.push(a.join(' '));
-  const log = vi.spyOn(console, 'log').mockImplementation(capture);
-  const err = vi.spyOn(console, 'error').mockImplementation(capture);
-  try {
-    const code = await cli(args).catch((e: unknown) => {
-      lines.push(e instanceof Error ? e.message : String(e));
-      return 1;
-    });
-    return { code, out: lines.join('\n') };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 /** Workflow ids and run ids of every execution whose id starts with `prefix-`, from visibility. */
 async function runsOf(prefix: string): Promise<Map<string, string>> {

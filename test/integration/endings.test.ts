@@ -13,9 +13,9 @@ import {
   type WorkflowHandleWithFirstExecutionRunId,
 } from '@temporalio/client';
 import type { Duration } from '@temporalio/common';
-import { afterAll, beforeAll, describe, expect, it, inject, vi } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, inject } from 'vitest';
 import { TEMPORAL_BIN } from '../../devtools/temporal/dev-server';
-import { main as cli } from '../../src/cli';
+import { runCli } from '../helpers/cli';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { StateRow } from '../../src/policy';
 import { EndingsReconciler } from '../../src/reconciler';
@@ -252,26 +252,6 @@ describe('a reused execution id', () => {
     process.env.TEMPORAL_NAMESPACE = 'default';
     process.env.POLICY_TASK_QUEUE = h.taskQueue;
   });
-
-  async function runCli(args: string[]): Promise<{ code: number; out: string }> {
-    const lines: string[] = [];
-    const log = vi
-      .spyOn(console, 'log')
-      .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-    const err = vi
-      .spyOn(console, 'error')
-      .mockImplementation((...a: unknown[]) => void lines.push(a.join(' ')));
-    try {
-      const code = await cli(args).catch((e: unknown) => {
-        lines.push(e instanceof Error ? e.message : String(e));
-        return 1;
-      });
-      return { code, out: lines.join('\n') };
-    } finally {
-      log.mockRestore();
-      err.mockRestore();
-    }
-  }
 
   it('policy-execution reconcile --since: one pass by hand fixes a terminated execution', async () => {
     process.env.WAREHOUSE_PATH = h.warehousePath;

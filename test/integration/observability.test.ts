@@ -17,8 +17,8 @@ import { defaultPayloadConverter } from '@temporalio/common';
 import { workflowMetadataQuery } from '@temporalio/workflow';
 import type { Worker } from '@temporalio/worker';
 import { InMemorySpanExporter, SimpleSpanProcessor, type ReadableSpan } from '@opentelemetry/sdk-trace-base';
-import { afterAll, beforeAll, describe, expect, inject, it, vi } from 'vitest';
-import { main as cli } from '../../src/cli';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { runCli } from '../helpers/cli';
 import { METRIC } from '../../src/observability/metric-names';
 import { setupObservability, type Observability } from '../../src/observability/setup';
 import { SPAN_ATTRIBUTES } from '../../src/observability/tracing';
@@ -90,23 +90,6 @@ afterAll(async () => {
   await h?.close();
   await obs?.shutdown();
 });
-
-async function runCli(args: string[]): Promise<{ code: number; out: string }> {
-  const lines: string[] = [];
-  const capture = (...a: unknown[]) => void lines.push(a.join(' '));
-  const log = vi.spyOn(console, 'log').mockImplementation(capture);
-  const err = vi.spyOn(console, 'error').mockImplementation(capture);
-  try {
-    const code = await cli(args).catch((e: unknown) => {
-      lines.push(e instanceof Error ? e.message : String(e));
-      return 1;
-    });
-    return { code, out: lines.join('\n') };
-  } finally {
-    log.mockRestore();
-    err.mockRestore();
-  }
-}
 
 async function until<T>(what: string, fn: () => Promise<T | false> | T | false, ms = 30_000): Promise<T> {
   const deadline = Date.now() + ms;
