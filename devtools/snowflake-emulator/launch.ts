@@ -71,7 +71,9 @@ export interface SnowflakeEmulator {
 export type FaultRequest =
   | { delay_ms: number; count?: number; match?: string }
   | { expire: 'session' | 'master' }
-  | { clear: true };
+  | { clear: true }
+  /** Nothing changes: the fault state only. */
+  | Record<string, never>;
 
 export interface FaultState {
   pending_delays: number;

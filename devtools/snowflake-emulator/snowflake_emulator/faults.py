@@ -12,6 +12,8 @@
         must log in again (a new session)
     POST /emulator/faults {"clear": true}
         no more delays (expired tokens stay expired)
+    POST /emulator/faults {}
+        nothing changes (the state only)
 
 The answer is the fault state: {"pending_delays": N, "delayed": N, "expired": N, "renewed": N}.
 """
