@@ -131,6 +131,16 @@ export function analyse(
         lockRetries: wstats.lockRetries ?? null,
         busyErrors: wstats.busyErrors ?? null,
         rowsPerStatement: round((wstats.rowsWritten ?? NaN) / (wstats.statements ?? NaN), 1),
+        /** Snowflake only: the state MERGEs' latency (the adapter's mergeMs over its statements), ms. */
+        mergeMs:
+          wstats.mergeMs === undefined
+            ? null
+            : {
+                mean: round(wstats.mergeMs / (wstats.statements ?? NaN), 1),
+                max: round(wstats.maxMergeMs ?? NaN, 1),
+              },
+        /** Snowflake only: sessions opened, dropped, retried after expiry. */
+        sessions: wstats.sessions ?? null,
         rowsPerOpen: round((wstats.rowsWritten ?? NaN) / (wstats.opens ?? NaN), 1),
         note: 'whole worker process lifetime, warm-up and guide shape included; rowsWritten counts rows after coalescing',
       },

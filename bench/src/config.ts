@@ -51,12 +51,32 @@ export interface BenchConfig {
   profile: boolean;
   /** Free-text label stored with the results (BENCH_LABEL). */
   label: string;
+  /**
+   * The warehouse the project's worker writes (BENCH_WAREHOUSE): `duckdb` (the default, a DuckDB
+   * file) or `snowflake` (the Snowflake emulator, devtools/snowflake-emulator, started by the bench;
+   * results in latest-snowflake.*, beside DuckDB's latest.*).
+   */
+  warehouse: BenchWarehouse;
   /** Longest wait for all executions, then for the model refresh. */
   runTimeoutMs: number;
   repoRoot: string;
   /** Where the benchmark's own build of src/ lives (compiled by `make bench`). */
   buildDir: string;
   resultsDir: string;
+}
+
+export type BenchWarehouse = 'duckdb' | 'snowflake';
+
+function warehouse(): BenchWarehouse {
+  const raw = (process.env.BENCH_WAREHOUSE ?? 'duckdb').trim().toLowerCase() || 'duckdb';
+  if (raw !== 'duckdb' && raw !== 'snowflake')
+    throw new Error(`BENCH_WAREHOUSE must be 'duckdb' or 'snowflake', got '${raw}'`);
+  return raw;
+}
+
+/** The results' base name: latest.* for DuckDB, latest-snowflake.* for Snowflake. */
+export function resultsSuffix(cfg: Pick<BenchConfig, 'warehouse'>): string {
+  return cfg.warehouse === 'duckdb' ? '' : `-${cfg.warehouse}`;
 }
 
 function int(name: string, fallback: number, min = 0): number {
@@ -112,6 +132,7 @@ export function loadBenchConfig(): BenchConfig {
       .map((p) => p.trim())
       .filter(Boolean),
     label: process.env.BENCH_LABEL ?? '',
+    warehouse: warehouse(),
     runTimeoutMs: int('BENCH_TIMEOUT_MS', Math.max(300_000, n * 100), 1),
     repoRoot: REPO_ROOT,
     buildDir: path.resolve(__dirname, '..', '..'),

@@ -10,6 +10,8 @@ type Load = { start: number[]; end: number[] };
 
 export interface ReportInput {
   cfg: BenchConfig;
+  /** The warehouse the project's worker wrote (BENCH_WAREHOUSE), as the report names it. */
+  warehouseLabel: string;
   startedAt: Date;
   load: Load;
   /** The project's run (null when BENCH_ONLY left it out). */

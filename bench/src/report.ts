@@ -10,7 +10,7 @@ import path from 'node:path';
 import type { ReferenceAnalysis } from './analyse-burst';
 import { chartInput } from './chart-input';
 import { renderChart } from './chart';
-import { CORES, type BenchConfig } from './config';
+import { CORES, resultsSuffix, type BenchConfig } from './config';
 import { GUIDE_SHAPE } from './guide';
 import { round } from './stats';
 import { table } from './table';
@@ -75,6 +75,8 @@ export function buildReport(input: ReportInput): Report {
   const result = {
     schema: 2,
     label: cfg.label,
+    /** The warehouse the project's worker wrote (BENCH_WAREHOUSE): `duckdb` or `snowflake`, and what it was. */
+    warehouse: { kind: cfg.warehouse, label: input.warehouseLabel },
     startedAt: startedAt.toISOString(),
     finishedAt: new Date().toISOString(),
     durationS: round((Date.now() - startedAt.getTime()) / 1000),
@@ -121,17 +123,23 @@ export function buildReport(input: ReportInput): Report {
   return { result, md, svg };
 }
 
-/** Writes latest.{json,svg,md} and a dated copy of each (earlier results go unless BENCH_KEEP=1). */
+/**
+ * Writes latest.{json,svg,md} and a dated copy of each (earlier results of the same warehouse go
+ * unless BENCH_KEEP=1). Snowflake's are latest-snowflake.* (run-...-snowflake.*), beside DuckDB's.
+ */
 export function writeResults(cfg: BenchConfig, { result, svg, md }: Report, profileFiles: string[]): void {
   fs.mkdirSync(cfg.resultsDir, { recursive: true });
+  const suffix = resultsSuffix(cfg);
+  const ours = (f: string) => (suffix ? f.includes(suffix) : !f.includes('-snowflake'));
   if (!cfg.keep) {
     for (const f of fs.readdirSync(cfg.resultsDir)) {
-      if (f !== '.gitkeep') fs.rmSync(path.join(cfg.resultsDir, f), { recursive: true, force: true });
+      if (f !== '.gitkeep' && ours(f))
+        fs.rmSync(path.join(cfg.resultsDir, f), { recursive: true, force: true });
     }
   }
   const stamp = `${new Date().toISOString().replace(/[:.]/g, '-')}-n${cfg.n}`;
   const json = `${JSON.stringify(result, null, 2)}\n`;
-  for (const base of ['latest', `run-${stamp}`]) {
+  for (const base of [`latest${suffix}`, `run-${stamp}${suffix}`]) {
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.json`), json);
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.svg`), svg);
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.md`), `${md}\n`);
@@ -159,6 +167,6 @@ export function printSummary(input: ReportInput, { md }: Report): void {
       `dbt runs: blocking ${blkA?.dbtInvocationsForN ?? 'n/a'} vs ${a?.dbt.invocations ?? 'n/a'}`,
   );
   console.log(
-    `results: ${path.relative(cfg.repoRoot, path.join(cfg.resultsDir, 'latest.json'))}, latest.svg, latest.md`,
+    `results: ${path.relative(cfg.repoRoot, path.join(cfg.resultsDir, `latest${resultsSuffix(cfg)}.json`))}, .svg, .md`,
   );
 }

@@ -27,7 +27,7 @@ import { buildReport, printSummary, writeResults } from './report';
 import type { ReportInput } from './report-input';
 import { readWorkerStats, startStack, type Stack } from './stack';
 import { ratios, targets, type Compared } from './targets';
-import { readWarehouse } from './warehouse-readout';
+import { readSnowflake, readWarehouse } from './warehouse-readout';
 
 const log = (msg: string) => console.log(`[bench ${new Date().toISOString().slice(11, 19)}] ${msg}`);
 
@@ -68,7 +68,10 @@ async function runOurs(client: Client, stack: Stack, cfg: ReturnType<typeof load
   await stack.stopWorker();
   if (run) {
     if (cfg.profile) profile = collectProfiles(stack.profileDir, log);
-    const wh = await readWarehouse(stack.warehousePath, `bench-${stack.tag}-m-`);
+    const prefix = `bench-${stack.tag}-m-`;
+    const wh = stack.snowflake
+      ? await readSnowflake(stack.snowflake.env, prefix)
+      : await readWarehouse(stack.warehousePath, prefix);
     analysis = analyse(cfg, stack, run, sampler, wh, readWorkerStats(stack.workerStatsFile));
   }
   return { analysis, guide, profile };
@@ -89,6 +92,7 @@ async function main(): Promise<void> {
   );
 
   let stack: Stack | null = null;
+  let warehouseLabel = '';
   let connection: Connection | null = null;
   const cleanup = async () => {
     await connection?.close().catch(() => undefined);
@@ -107,8 +111,10 @@ async function main(): Promise<void> {
   try {
     stack = await startStack(cfg, tmpDir, tag);
     log(
-      `stack up: temporal ${stack.temporal.address} (pid ${stack.temporal.process.pid}), simulator pid ${stack.simulator.pid}`,
+      `stack up: temporal ${stack.temporal.address} (pid ${stack.temporal.process.pid}), simulator pid ${stack.simulator.pid}; ` +
+        `warehouse ${stack.warehouseLabel}`,
     );
+    warehouseLabel = stack.warehouseLabel;
     connection = await Connection.connect({ address: stack.temporal.address });
     const client = new Client({ connection, namespace: 'default' });
 
@@ -166,6 +172,7 @@ async function main(): Promise<void> {
     const rat = ratios(compared);
     const input: ReportInput = {
       cfg,
+      warehouseLabel,
       startedAt,
       load: { start: loadStart, end: loadAverage() },
       analysis: a,

@@ -2,8 +2,9 @@
  * The benchmark's own stack: a Temporal dev server on free ports with a throw-away database file, the
  * policy API simulator, and the workers as separate processes (so /proc can measure each): the
  * project's worker (src/worker.ts) and the floor's (bench/floor/worker.ts), each on its own task
- * queue, started when a part needs it; a DuckDB file and dbt work directory in a temp dir. Every
- * process is started here and stopped by its pid.
+ * queue, started when a part needs it; a DuckDB file (or, with BENCH_WAREHOUSE=snowflake, the
+ * Snowflake emulator: snowflake.ts) and dbt work directory in a temp dir. Every process is started
+ * here and stopped by its pid.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -11,6 +12,7 @@ import { loadWorkerConfig } from '../../src/config';
 import { freePort, startDevServer, type DevServer } from '../../devtools/temporal/dev-server';
 import type { BenchConfig } from './config';
 import { startProcess, type Managed } from './proc';
+import { startBenchSnowflake, type BenchSnowflake } from './snowflake';
 
 export interface Stack {
   tmpDir: string;
@@ -28,6 +30,10 @@ export interface Stack {
   /** DBT_REFRESH_MAX_WAIT_MS as the project's worker reads it. */
   refreshMaxWaitMs: number | null;
   warehousePath: string;
+  /** The Snowflake emulator the worker writes (BENCH_WAREHOUSE=snowflake), else null. */
+  snowflake: BenchSnowflake | null;
+  /** The warehouse the project's worker writes, for the report. */
+  warehouseLabel: string;
   workerStatsFile: string;
   /** Where the worker's CPU profile goes with BENCH_PROFILE=1. */
   profileDir: string;
@@ -72,6 +78,9 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     await simulator.waitFor(/listening/, 30_000);
     const simulatorUrl = `http://127.0.0.1:${simPort}`;
 
+    const snowflake = cfg.warehouse === 'snowflake' ? await startBenchSnowflake(cfg.repoRoot) : null;
+    if (snowflake) started.push(snowflake.emulator);
+
     const taskQueue = `bench-${tag}`;
     const floorTaskQueue = `bench-floor-${tag}`;
     const refreshWorkflowId = `bench-refresh-${tag}`;
@@ -98,6 +107,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       DISPATCH_INTERVAL_MS: '0',
       WORKER_STATS_FILE: workerStatsFile,
       METRICS_PORT: '0',
+      ...snowflake?.env,
     };
 
     /** A worker process, started like the project's: same Node, the bench's env plus its own. */
@@ -126,6 +136,8 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       refreshWorkflowId,
       refreshMaxWaitMs: loadWorkerConfig(workerEnv).dbt?.maxWaitMs ?? null,
       warehousePath,
+      snowflake,
+      warehouseLabel: snowflake?.label ?? 'duckdb (a DuckDB file)',
       workerStatsFile,
       profileDir,
       workerTuning,

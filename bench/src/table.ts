@@ -182,12 +182,20 @@ function details(input: ReportInput): string[] {
       '-',
       blk ? `${round(1000 / blk.perExecutionMs.mean, 2)}; 1` : 'n/a',
     ]),
-    row([
-      'rows per warehouse statement (opens)',
-      `${a.stateWrites.warehouse.rowsPerStatement} (${a.stateWrites.warehouse.opens ?? '?'} opens, ${a.stateWrites.warehouse.statements ?? '?'} statements)`,
-      '-',
-      '1',
-    ]),
+    input.cfg.warehouse === 'duckdb'
+      ? row([
+          'rows per warehouse statement (opens)',
+          `${a.stateWrites.warehouse.rowsPerStatement} (${a.stateWrites.warehouse.opens ?? '?'} opens, ${a.stateWrites.warehouse.statements ?? '?'} statements)`,
+          '-',
+          '1',
+        ])
+      : row([
+          'rows per MERGE (MERGEs); MERGE latency mean / max (ms)',
+          `${a.stateWrites.warehouse.rowsPerStatement} (${a.stateWrites.warehouse.statements ?? '?'}); ` +
+            pair(a.stateWrites.warehouse.mergeMs?.mean, a.stateWrites.warehouse.mergeMs?.max),
+          '-',
+          '1',
+        ]),
     row([
       'dbt invocations; per dbt-run duration',
       `${a.dbt.invocations} (mean ${a.dbt.meanDurationS} s); ${a.dbt.invocationsPerRunDuration}`,
@@ -214,6 +222,11 @@ function details(input: ReportInput): string[] {
 export function table(input: ReportInput): string {
   const { cfg, analysis: a, load } = input;
   const intro = [
+    `**Warehouse: ${input.warehouseLabel}**` +
+      (cfg.warehouse === 'snowflake'
+        ? " (an emulator on an in-process DuckDB: its latencies are not Snowflake's; docs/snowflake.md)"
+        : ''),
+    '',
     ...(a?.timedOut
       ? [
           `**Only ${a.executions} of ${cfg.n} executions finished within BENCH_TIMEOUT_MS; figures cover those.**`,

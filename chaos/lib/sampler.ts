@@ -6,16 +6,10 @@
  * when it wrote later (a reset or a re-run restarts or rewinds the versions, and that is not a
  * step back). The final rows are observed too.
  */
-import fs from 'node:fs';
-import { EXECUTION_STATUSES, supersedes, type ExecutionStatus, type StateRow } from '../../src/policy';
-import { withDuckDb } from '../../src/warehouse/duckdb/connection';
-import { isoTimestampSql } from '../../src/warehouse/duckdb/codec';
+import { EXECUTION_STATUSES, supersedes, type ExecutionStatus } from '../../src/policy';
+import type { RowHead, RowSource } from './row-source';
 
-/** What the sampler sees of a row. */
-export type RowHead = Pick<
-  StateRow,
-  'execution_id' | 'run_id' | 'state_version' | 'status' | 'updated_at' | 'error_message'
->;
+export type { RowHead };
 
 export interface VersionRegression {
   executionId: string;
@@ -49,7 +43,7 @@ export class StateSampler {
   private running: Promise<unknown> | null = null;
 
   constructor(
-    private readonly file: string,
+    private readonly source: RowSource,
     private readonly intervalMs = 2000,
   ) {}
 
@@ -88,37 +82,15 @@ export class StateSampler {
 
   /** One read of every row now (also between samples, e.g. while waiting for the reconciler). */
   async sample(): Promise<boolean> {
-    if (!fs.existsSync(this.file)) return false;
     try {
-      const rows = await readHeads(this.file);
+      const rows = await this.source.readHeads();
+      if (rows === null) return false;
       this.samples += 1;
       for (const r of rows) this.observe(r);
       return true;
     } catch {
-      this.skipped += 1; // busy (another process holds the file) or the table is not there yet
+      this.skipped += 1; // busy (another process holds the file), unreachable, or no table yet
       return false;
     }
   }
-}
-
-/** Every row's head, read-only (throws when the file is busy or has no table yet). */
-export async function readHeads(file: string): Promise<RowHead[]> {
-  return withDuckDb(
-    file,
-    async (c) => {
-      const r = await c.runAndReadAll(
-        `SELECT execution_id, run_id, state_version, status, ${isoTimestampSql('updated_at')}, error_message
-           FROM policy_execution_state`,
-      );
-      return r.getRows().map(([id, run, version, status, updatedAt, error]) => ({
-        execution_id: String(id),
-        run_id: run === null ? null : String(run),
-        state_version: Number(version),
-        status: String(status) as ExecutionStatus,
-        updated_at: String(updatedAt),
-        error_message: error === null ? null : String(error),
-      }));
-    },
-    { readOnly: true, transaction: false, lockTimeoutMs: 3000 },
-  );
 }

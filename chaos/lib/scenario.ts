@@ -1,7 +1,7 @@
 /**
  * One chaos scenario: what a scenario is (its fault plan, what each execution must end as) and the
- * context its plan runs in: its own policy API simulator, task queue, DuckDB file and worker
- * processes, the executions it started and what happened when. run-scenario.ts runs a scenario;
+ * context its plan runs in: its own policy API simulator, task queue, warehouse (a DuckDB file, or
+ * a Snowflake emulator) and worker processes, the executions it started and what happened when. run-scenario.ts runs a scenario;
  * invariants.ts checks what it left behind.
  */
 import { randomBytes } from 'node:crypto';
@@ -11,7 +11,9 @@ import { WorkflowExecutionAlreadyStartedError } from '@temporalio/client';
 import { WORKFLOW_TYPE } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import type { DownMode, RequestLogEntry, Simulator } from '../../devtools/simulator/server';
+import { duckDbRows, type RowSource } from './row-source';
 import type { RunInfo } from './runs';
+import type { ChaosSnowflake } from './snowflake';
 import type { Outcome } from './temporal';
 import { WorkerPool } from './workers';
 
@@ -71,6 +73,11 @@ export interface Scenario {
   name: string;
   /** What the scenario proves, one line. */
   title: string;
+  /**
+   * The warehouse its workers write: its DuckDB file (the default) or its own Snowflake emulator
+   * (`ctx.snowflake`; the workers run with WAREHOUSE=snowflake).
+   */
+  warehouse?: 'duckdb' | 'snowflake';
   /** Needs its own Temporal dev server (it restarts it). */
   dedicatedTemporal?: boolean;
   /**
@@ -101,6 +108,8 @@ export const CHAOS_RETRY = { maximumAttempts: 10, initialIntervalMs: 200, maximu
 export class ScenarioContext {
   readonly taskQueue: string;
   readonly warehousePath: string;
+  /** Where the sampler and the invariants read the rows: the DuckDB file or the emulator. */
+  readonly rows: RowSource;
   readonly executions: Execution[] = [];
   readonly events: { at: number; what: string }[] = [];
   readonly metrics: Record<string, number | string | boolean | null> = {};
@@ -126,10 +135,13 @@ export class ScenarioContext {
     readonly scenario: Scenario,
     readonly env: ScenarioEnv,
     readonly sim: Simulator,
+    /** The scenario's Snowflake emulator (scenarios with `warehouse: 'snowflake'`), else null. */
+    readonly snowflake: ChaosSnowflake | null = null,
   ) {
     const tag = randomBytes(3).toString('hex');
     this.taskQueue = `chaos-${scenario.name}-${tag}`;
     this.warehousePath = path.join(env.dir, 'warehouse.duckdb');
+    this.rows = snowflake ?? duckDbRows(this.warehousePath);
   }
 
   get size(): Size {
@@ -164,6 +176,7 @@ export class ScenarioContext {
       DBT_REFRESH: 'off',
       DISPATCH_INTERVAL_MS: '0',
       DBT_WORK_DIR: path.join(this.env.dir, 'dbt-worker'),
+      ...this.snowflake?.workerEnv(),
       ...overrides,
     };
   }

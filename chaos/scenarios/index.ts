@@ -21,12 +21,20 @@ import { temporalRestart, warehouseBusy, workerSigkill } from './process-faults'
 import { circuitBreaker, circuitBreakerOff, rateLimit } from './resilience';
 import { idReuse, resets } from './resets';
 import { secrets } from './security';
+import {
+  snowflakeEndpointDown,
+  snowflakeSessionExpired,
+  snowflakeStatementHang,
+  snowflakeTwoWorkersMerge,
+} from './snowflake';
 
 export const LANES: Scenario[][] = [
   [workerSigkill, apiDown, rateLimit, malformedJson, oversizeBody],
   [temporalRestart, circuitBreaker, warehouseBusy, hangPastTimeout, badInput, secrets],
   [api5xx, connectionResets, latencySpikes, api429, circuitBreakerOff, hostileResponses],
   [terminateMidStep, workflowTimeout, resets, idReuse],
+  // The worker on WAREHOUSE=snowflake, each scenario with its own Snowflake emulator.
+  [snowflakeTwoWorkersMerge, snowflakeStatementHang, snowflakeSessionExpired, snowflakeEndpointDown],
 ];
 
 export const ALL_SCENARIOS: Scenario[] = LANES.flat();
@@ -38,6 +46,8 @@ export const QUICK_LANES: Scenario[][] = [
   [secrets, badInput],
   // Mostly waiting (on the reconcilers, on runs to close): a lane of their own.
   [terminateMidStep, resets],
+  // The Snowflake path (its own emulator): expired session tokens, renewed and then for good.
+  [snowflakeSessionExpired],
 ];
 
 export const QUICK_SCENARIOS: Scenario[] = QUICK_LANES.flat();

@@ -9,7 +9,6 @@
  */
 import type { PolicyScript } from '../../devtools/simulator/server';
 import type { Execution, Expect, Scenario, ScenarioContext } from '../lib/scenario';
-import { readHeads } from '../lib/sampler';
 import { policyFor } from './common';
 import {
   Arrivals,
@@ -132,7 +131,7 @@ const RESETS: Case[] = [
 async function reconciled(ctx: ScenarioContext, e: Execution): Promise<void> {
   await ctx.waitFor(`${e.workflowId} reconciled`, async () => {
     await ctx.sleep(500);
-    const rows = await readHeads(ctx.warehousePath).catch(() => []);
+    const rows = (await ctx.rows.readHeads().catch(() => null)) ?? [];
     return rows.some((r) => r.execution_id === e.workflowId && r.status === 'error');
   });
 }

@@ -12,14 +12,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 
-export const EMULATOR_DIR = __dirname;
-export const REPO_ROOT = path.resolve(__dirname, '../..');
-export const EMULATOR_PYTHON =
-  process.env.SNOWFLAKE_EMULATOR_PYTHON ?? path.join(REPO_ROOT, '.venv-fakesnow', 'bin', 'python');
+const SOURCE_ROOT = path.resolve(__dirname, '../..');
+/** The emulator's Python package and venv, under a repository root. */
+const emulatorDir = (root: string) => path.join(root, 'devtools', 'snowflake-emulator');
+const emulatorPython = (root: string) =>
+  process.env.SNOWFLAKE_EMULATOR_PYTHON ?? path.join(root, '.venv-fakesnow', 'bin', 'python');
 
 const READY_LINE = /snowflake-emulator listening on http:\/\/([\d.]+):(\d+)/;
 
 export interface StartOptions {
+  /**
+   * The repository root holding devtools/snowflake-emulator and .venv-fakesnow (default: the one this
+   * file is in; a compiled copy elsewhere, e.g. the bench's build, passes the repository's).
+   */
+  repoRoot?: string;
   /** Port to bind; 0 (the default) lets the emulator pick a free one. */
   port?: number;
   /** Keep each database in `<dataDir>/<DATABASE>.db` instead of in memory. */
@@ -52,20 +58,43 @@ export interface SnowflakeEmulator {
   env: Record<'SNOWFLAKE_HOST' | 'SNOWFLAKE_PORT' | 'SNOWFLAKE_PROTOCOL', string>;
   /** What the process printed so far (stdout and stderr). */
   output(): string;
+  /**
+   * Asks for a fault (snowflake_emulator/faults.py: statements held past a client's timeout, expired
+   * tokens); returns the fault state.
+   */
+  faults(request: FaultRequest): Promise<FaultState>;
+  /** Kills the process at once with `signal` (a crash; `stop` is the orderly end). */
+  kill(signal: NodeJS.Signals): Promise<void>;
   stop(): Promise<void>;
 }
 
+export type FaultRequest =
+  | { delay_ms: number; count?: number; match?: string }
+  | { expire: 'session' | 'master' }
+  | { clear: true }
+  /** Nothing changes: the fault state only. */
+  | Record<string, never>;
+
+export interface FaultState {
+  pending_delays: number;
+  delayed: number;
+  expired: number;
+  renewed: number;
+}
+
 export async function startSnowflakeEmulator(options: StartOptions = {}): Promise<SnowflakeEmulator> {
-  if (!fs.existsSync(EMULATOR_PYTHON)) {
-    throw new Error(`${EMULATOR_PYTHON} not found: run \`make deps\` (it builds .venv-fakesnow)`);
+  const root = options.repoRoot ?? SOURCE_ROOT;
+  const python = emulatorPython(root);
+  if (!fs.existsSync(python)) {
+    throw new Error(`${python} not found: run \`make deps\` (it builds .venv-fakesnow)`);
   }
   const args = ['-m', 'snowflake_emulator', '--host', '127.0.0.1', '--port', String(options.port ?? 0)];
   if (options.dataDir) args.push('--data-dir', options.dataDir);
   if (options.logLevel) args.push('--log-level', options.logLevel);
   if (options.bare ?? process.env.SNOWFLAKE_EMULATOR_BARE === '1') args.push('--bare');
   const started = Date.now();
-  const child = spawn(EMULATOR_PYTHON, args, {
-    cwd: EMULATOR_DIR,
+  const child = spawn(python, args, {
+    cwd: emulatorDir(root),
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, PYTHONUNBUFFERED: '1' },
   });
@@ -93,6 +122,16 @@ export async function startSnowflakeEmulator(options: StartOptions = {}): Promis
       },
       env: { SNOWFLAKE_HOST: host, SNOWFLAKE_PORT: String(port), SNOWFLAKE_PROTOCOL: 'http' },
       output: () => output,
+      faults: async (request) => {
+        const res = await fetch(`http://${host}:${port}/emulator/faults`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json' },
+          body: JSON.stringify(request),
+        });
+        if (!res.ok) throw new Error(`emulator faults: HTTP ${res.status}`);
+        return (await res.json()) as FaultState;
+      },
+      kill: (signal) => stopProcess(child, signal),
       stop,
     };
   } catch (err) {
@@ -140,7 +179,7 @@ async function waitForHealth(host: string, port: number, deadline: number): Prom
   }
 }
 
-function stopProcess(child: ChildProcess): Promise<void> {
+function stopProcess(child: ChildProcess, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
   return new Promise((resolve) => {
     const kill = setTimeout(() => child.kill('SIGKILL'), 5_000);
@@ -148,6 +187,6 @@ function stopProcess(child: ChildProcess): Promise<void> {
       clearTimeout(kill);
       resolve();
     });
-    child.kill('SIGTERM');
+    child.kill(signal);
   });
 }

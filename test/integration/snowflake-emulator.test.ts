@@ -344,3 +344,30 @@ describe('snowflake emulator with dbt-snowflake', () => {
     expect(r.output).not.toContain('1970-01-01');
   });
 });
+
+// Last: expiring tokens expires every session open at the time (the dbt tests above have logged out).
+describe("snowflake emulator's fault hook (the chaos suite's Snowflake lane)", () => {
+  it('holds a statement, expires the session token (renewed with the master token), then both (refused)', async () => {
+    const c = await connect({ ...emulator.connectionOptions, database: DATABASE, schema: SCHEMA });
+    try {
+      const held = await emulator.faults({ delay_ms: 1500, count: 1, match: 'SELECT 4242' });
+      expect(held.pending_delays).toBe(1);
+      expect((await exec(c, 'SELECT 4242 AS n')).ms).toBeGreaterThanOrEqual(1400);
+      expect((await emulator.faults({})).delayed).toBe(1);
+
+      expect((await emulator.faults({ expire: 'session' })).expired).toBeGreaterThan(0);
+      // 390112 to the statement; the driver renews the token (/session/token-request) and runs it.
+      expect((await exec(c, 'SELECT 1 AS n')).rows[0]?.N).toBe(1);
+      expect((await emulator.faults({})).renewed).toBe(1);
+
+      await emulator.faults({ expire: 'master' });
+      // 390112, then 390114 to the renewal: the session is gone; a new login works.
+      await execError(c, 'SELECT 1 AS n');
+      const fresh = await connect({ ...emulator.connectionOptions, database: DATABASE, schema: SCHEMA });
+      expect((await exec(fresh, 'SELECT 1 AS n')).rows[0]?.N).toBe(1);
+      await disconnect(fresh);
+    } finally {
+      await disconnect(c);
+    }
+  });
+});

@@ -7,8 +7,10 @@
                     answer gets a JSON rowset for JSON clients (results.py), `returned`, `version`
                     and the session's parameters; an HTTP 500 becomes a Snowflake error answer
     session delete  drops the session's temporary tables and views (sql.py) and forgets it
+    token-request   renews a session token with the login's master token (Snowflake's RENEW)
     telemetry       the clients' telemetry: accepted and dropped
     /emulator/health  200 once the server answers (the launchers wait for it)
+    /emulator/faults  statements held past a client's timeout, expired tokens (faults.py; chaos suite)
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from snowflake_emulator import results, sql
+from snowflake_emulator.faults import FAULTS
 from snowflake_emulator.results import json_rowset
 from snowflake_emulator.session import FAKESNOW_PARAMETERS, PARAMETERS, Session, SessionError
 
@@ -81,13 +84,21 @@ async def login(request: Request) -> Response:
         fakesnow_own = [p for p in data.get("parameters", []) if p["name"] == "AUTOCOMMIT"]
         data["parameters"] = fakesnow_own + session.answer_parameters()
         data.setdefault("sessionId", abs(hash(token)) % 10**15)
+        # Snowflake's token pair: the session token lasts an hour, the master token (which renews
+        # it) four; neither expires here unless a fault says so (faults.py)
+        data["masterToken"] = FAULTS.master_token_for(token)
+        data["validityInSeconds"] = 3600
+        data["masterValidityInSeconds"] = 14400
     return JSONResponse(answer, status_code=response.status_code)
 
 
 async def query(request: Request) -> Response:
     token = _token(request)
+    if FAULTS.expired_kind(token):
+        return error_answer(390112, "08001", "Session token expired")
     session = sessions.get(token) if token else None
     body = await _body_json(request)
+    await FAULTS.before_statement(str(body.get("sqlText") or ""))
     statement_parameters = {k.upper(): v for k, v in (body.get("parameters") or {}).items()}
     if session is not None:
         try:
@@ -150,6 +161,25 @@ async def session_request(request: Request) -> Response:
     return response
 
 
+async def token_request(request: Request) -> Response:
+    """Snowflake's RENEW: a new session token for the same session, from the master token."""
+    renewed = FAULTS.renew(_token(request))
+    if isinstance(renewed, str):
+        return error_answer(renewed, "08001", "Master token expired")
+    old, new = renewed
+    if (conn := fakesnow_server.sessions.pop(old, None)) is not None:
+        fakesnow_server.sessions[new] = conn
+    if (session := sessions.pop(old, None)) is not None:
+        sessions[new] = session
+    data = {"sessionToken": new, "validityInSecondsST": 3600, "masterToken": _token(request), "validityInSecondsMT": 14400}
+    return JSONResponse({"data": data, "code": None, "message": None, "success": True})
+
+
+async def faults(request: Request) -> Response:
+    live = list(fakesnow_server.sessions.keys())
+    return JSONResponse(FAULTS.configure(await _body_json(request), live))
+
+
 async def telemetry(_request: Request) -> Response:
     return JSONResponse({"data": None, "code": None, "message": None, "success": True})
 
@@ -176,6 +206,8 @@ def create_app(bare: bool = False) -> Starlette:
     routes += [
         Route("/telemetry/send", telemetry, methods=["POST"]),
         Route("/emulator/health", health, methods=["GET"]),
+        Route("/session/token-request", token_request, methods=["POST"]),
+        Route("/emulator/faults", faults, methods=["POST"]),
     ]
     return Starlette(routes=routes)
 
