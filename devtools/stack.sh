@@ -57,8 +57,15 @@ start_temporal() {
   check_port "Temporal dev server" "$TEMPORAL_PORT" TEMPORAL_PORT
   check_port "Temporal Web UI" "$TEMPORAL_UI_PORT" TEMPORAL_UI_PORT
   check_port "Temporal HTTP API" "$TEMPORAL_HTTP_PORT" TEMPORAL_HTTP_PORT
+  # SQLite in WAL mode with synchronous=normal, as the benchmark measured fastest (docs/performance.md):
+  # safe for the persistent database (a crashed process loses nothing committed; only a machine
+  # crash can lose the last moment). TEMPORAL_SQLITE_PRAGMAS='' runs with SQLite's defaults.
+  local pragma pragma_args=()
+  IFS=, read -ra pragmas <<<"${TEMPORAL_SQLITE_PRAGMAS-journal_mode=wal,synchronous=normal}"
+  for pragma in "${pragmas[@]}"; do [ -n "$pragma" ] && pragma_args+=(--sqlite-pragma "$pragma"); done
   nohup "$TEMPORAL_BIN" server start-dev \
     --db-filename "$LOCAL/temporal.db" \
+    "${pragma_args[@]}" \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT" \
     --ui-disable-news-fetch \
