@@ -135,12 +135,12 @@ export async function restart(
   ctx.note(`re-started ${e.workflowId} (run ${h.firstExecutionRunId})`);
 }
 
-/** The project CLI (`policy-execution start`, the snapshot of dist/cli.js) against the scenario's queue. */
+/** The project CLI (`policy-execution start`, the snapshot of dist/cli/index.js) against the scenario's queue. */
 export async function projectCli(
   ctx: ScenarioContext,
   args: string[],
 ): Promise<{ code: number | null; out: string }> {
-  const cliJs = path.join(path.dirname(ctx.env.workerJs), 'cli.js');
+  const cliJs = path.join(path.dirname(ctx.env.workerJs), 'cli', 'index.js');
   const script =
     'require(process.argv[1]).main(process.argv.slice(2)).then((c) => process.exit(c), ' +
     '(e) => { console.error(e && e.message ? e.message : e); process.exit(1); })';
