@@ -5,7 +5,11 @@
  * fast Snowflake is (no network, no warehouse, statements one at a time). The readout of what the
  * run left there is in warehouse-readout.ts.
  */
-import { startSnowflakeEmulator, type SnowflakeEmulator } from '../../devtools/snowflake-emulator/launch';
+import {
+  EMULATOR_ACCOUNT_ENV,
+  startSnowflakeEmulator,
+  type SnowflakeEmulator,
+} from '../../devtools/snowflake-emulator/launch';
 
 export interface BenchSnowflake {
   /** WAREHOUSE=snowflake and the SNOWFLAKE_* settings, for the worker. */
@@ -20,13 +24,7 @@ export async function startBenchSnowflake(repoRoot: string): Promise<BenchSnowfl
     env: {
       WAREHOUSE: 'snowflake',
       ...emulator.env,
-      SNOWFLAKE_ACCOUNT: 'emulator',
-      SNOWFLAKE_USER: 'policy_worker',
-      SNOWFLAKE_PASSWORD: 'emulator',
-      SNOWFLAKE_ROLE: 'POLICY_EXECUTION',
-      SNOWFLAKE_WAREHOUSE: 'POLICY_WH',
-      SNOWFLAKE_DATABASE: 'POLICY_DB',
-      SNOWFLAKE_SCHEMA: 'POLICY',
+      ...EMULATOR_ACCOUNT_ENV,
     },
     label: `snowflake (the Snowflake emulator on 127.0.0.1:${emulator.port}, fakesnow on DuckDB)`,
     emulator,

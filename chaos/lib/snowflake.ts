@@ -15,19 +15,9 @@ import {
   type FaultRequest,
   type FaultState,
   type SnowflakeEmulator,
+  EMULATOR_ACCOUNT_ENV,
 } from '../../devtools/snowflake-emulator/launch';
 import { headOf, type RowHead, type RowSource } from './row-source';
-
-/** The stand-in account the workers log in with (the emulator accepts any). */
-const ACCOUNT = {
-  SNOWFLAKE_ACCOUNT: 'emulator',
-  SNOWFLAKE_USER: 'policy_worker',
-  SNOWFLAKE_PASSWORD: 'emulator',
-  SNOWFLAKE_ROLE: 'POLICY_EXECUTION',
-  SNOWFLAKE_WAREHOUSE: 'POLICY_WH',
-  SNOWFLAKE_DATABASE: 'POLICY_DB',
-  SNOWFLAKE_SCHEMA: 'POLICY',
-};
 
 /** How long the suite's own reads wait (short: a sample while the endpoint is down is skipped). */
 const READ_TIMEOUT_MS = 5000;
@@ -55,7 +45,7 @@ export class ChaosSnowflake implements RowSource {
   workerEnv(): Record<string, string> {
     return {
       WAREHOUSE: 'snowflake',
-      ...ACCOUNT,
+      ...EMULATOR_ACCOUNT_ENV,
       SNOWFLAKE_HOST: '127.0.0.1',
       SNOWFLAKE_PORT: String(this.port),
       SNOWFLAKE_PROTOCOL: 'http',

@@ -39,6 +39,20 @@ export interface StartOptions {
   bare?: boolean;
 }
 
+/**
+ * The stand-in account workers, dbt and the suites log in with on the emulator (it accepts any):
+ * the SNOWFLAKE_* settings besides the endpoint (`SnowflakeEmulator.env`).
+ */
+export const EMULATOR_ACCOUNT_ENV = {
+  SNOWFLAKE_ACCOUNT: 'emulator',
+  SNOWFLAKE_USER: 'policy_worker',
+  SNOWFLAKE_PASSWORD: 'emulator',
+  SNOWFLAKE_ROLE: 'POLICY_EXECUTION',
+  SNOWFLAKE_WAREHOUSE: 'POLICY_WH',
+  SNOWFLAKE_DATABASE: 'POLICY_DB',
+  SNOWFLAKE_SCHEMA: 'POLICY',
+} as const;
+
 export interface SnowflakeEmulator {
   host: string;
   port: number;
