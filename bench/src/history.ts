@@ -28,12 +28,20 @@ export interface HistoryFacts {
   /** Refresh ask activity: started -> completed. */
   refreshAskMs: number;
   activities: number;
-  /** recordState calls: activities plus local-activity markers. */
+  /**
+   * State rows the execution handed to the warehouse: rows carried by API activities (`state` in
+   * their input), poll rows the status activity wrote (`polledRow` in its result), and the local
+   * activities that write a row (recordState, finishExecution) or the remote recordState of old runs.
+   */
   stateWrites: number;
   localActivities: number;
   /** Workflow tasks that timed out (e.g. sticky schedule-to-start: the next task replays from scratch). */
   wftTimeouts: number;
   wftFailures: number;
+}
+
+function payloadText(data: Uint8Array | null | undefined): string {
+  return data ? Buffer.from(data).toString('utf8') : '';
 }
 
 interface Ts {
@@ -98,18 +106,26 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
       if (marker.markerName === 'core_local_activity') {
         f.localActivities += 1;
         // The marker's `data` payload names the activity type.
-        const data = marker.details?.data?.payloads?.[0]?.data;
-        if (data && Buffer.from(data).toString('utf8').includes('"recordState"')) f.stateWrites += 1;
+        const data = payloadText(marker.details?.data?.payloads?.[0]?.data);
+        if (data.includes('"recordState"') || data.includes('"finishExecution"')) f.stateWrites += 1;
       }
     } else if (a('activityTaskScheduledEventAttributes')) {
-      const attrs = a('activityTaskScheduledEventAttributes') as { activityType?: { name?: string } };
+      const attrs = a('activityTaskScheduledEventAttributes') as {
+        activityType?: { name?: string };
+        input?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
+      };
       scheduled.set(eventId, { type: attrs.activityType?.name ?? '?', at: t });
+      if (payloadText(attrs.input?.payloads?.[0]?.data).includes('"state":{')) f.stateWrites += 1;
     } else if (a('activityTaskStartedEventAttributes')) {
       const sid = String(a('activityTaskStartedEventAttributes')?.scheduledEventId?.toString());
       started.set(sid, t);
       f.activityQueueMs += t - (scheduled.get(sid)?.at ?? t);
     } else if (a('activityTaskCompletedEventAttributes')) {
-      const sid = String(a('activityTaskCompletedEventAttributes')?.scheduledEventId?.toString());
+      const completed = a('activityTaskCompletedEventAttributes') as Attrs & {
+        result?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
+      };
+      const sid = String(completed.scheduledEventId?.toString());
+      if (payloadText(completed.result?.payloads?.[0]?.data).includes('"polledRow":{')) f.stateWrites += 1;
       const type = scheduled.get(sid)?.type ?? '?';
       const ran = t - (started.get(sid) ?? t);
       f.activities += 1;

@@ -14,7 +14,8 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import type { PolicyData } from '../policy/input';
-import type { StateRow } from '../policy/state';
+import { transition, type StateRow } from '../policy/state';
+import { classifyPolicyStatus } from '../policy/status';
 import {
   PolicyApiError,
   type CircuitBreakerRequest,
@@ -189,19 +190,18 @@ export function createActivities(deps: ActivityDeps) {
    * written alongside the call and the activity completes once both are done. A failed write is
    * logged, not thrown: the API call must not be retried for it, and the next row supersedes it.
    */
+  function writeLogged(state: StateRow): Promise<void> {
+    return warehouse.upsertStates([state]).catch((err: unknown) => {
+      Context.current().log.warn('state write alongside the API call failed; the next write supersedes it', {
+        executionId: state.execution_id,
+        stateVersion: state.state_version,
+        error: err instanceof Error ? err.message : String(err),
+      });
+    });
+  }
+
   async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
-    const write = state
-      ? warehouse.upsertStates([state]).catch((err: unknown) => {
-          Context.current().log.warn(
-            'state write alongside the API call failed; the next write supersedes it',
-            {
-              executionId: state.execution_id,
-              stateVersion: state.state_version,
-              error: err instanceof Error ? err.message : String(err),
-            },
-          );
-        })
-      : undefined;
+    const write = state ? writeLogged(state) : undefined;
     try {
       return await callApi(fn);
     } finally {
@@ -261,8 +261,31 @@ export function createActivities(deps: ActivityDeps) {
       );
     },
 
-    async getPolicyStatus(input: { policyId: string; state?: StateRow }): Promise<PolicyStatusResult> {
-      return withState(input.state, () => api.getPolicyStatus(input.policyId));
+    /**
+     * One status poll. With `writePolledRow` (another poll follows after a delay), a status that is
+     * neither ready nor failed also writes this poll's `polled` row, computed by the workflow's own
+     * transition rules from `base` (or from the carried `state`), and returns it as `polledRow` for
+     * the workflow to adopt: the row is in the table while the workflow waits, without a write of
+     * its own (decision 21). A failed write is logged like the carried row's.
+     */
+    async getPolicyStatus(input: {
+      policyId: string;
+      state?: StateRow;
+      writePolledRow?: { base?: StateRow };
+    }): Promise<PolicyStatusResult & { polledRow?: StateRow }> {
+      const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
+      const base = input.writePolledRow && (input.writePolledRow.base ?? input.state);
+      const cls = classifyPolicyStatus(status.status);
+      if (!base || cls === 'ready' || cls === 'failed') return status;
+      const polledRow = transition(base, {
+        type: 'polled',
+        at: new Date().toISOString(),
+        ready: false,
+        statusText: status.status,
+        response: status.raw,
+      });
+      await writeLogged(polledRow);
+      return { ...status, polledRow };
     },
 
     async triggerCircuitBreaker(input: {

@@ -27,11 +27,15 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
 /** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
 export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
 /**
- * Preloaded into the bundle's reusable context: the input rules (zod schemas, stateless), shared by
- * every workflow instead of being rebuilt for each one, which measured ~0.4 MB less worker memory per
- * cached workflow (docs/performance.md).
+ * Preloaded into the bundle's reusable context: the pure rules of src/policy (the input rules' zod
+ * schemas, the state transitions, the status mapping, the Web UI details; no module state, no clock
+ * or randomness at load), shared by every workflow instead of being evaluated again for each one
+ * (docs/performance.md, changes 5 and 9).
  */
-export const PRELOAD_MODULES: readonly string[] = [path.resolve(__dirname, '..', 'policy', 'input')];
+export const PRELOAD_MODULES: readonly string[] = [
+  path.resolve(__dirname, '..', 'policy', 'index'),
+  path.resolve(__dirname, '..', 'policy', 'details'),
+];
 
 /** How our workflow code is bundled (by `make build`, the benchmark and the fallback below). */
 export function workflowBundlerOptions(): {

@@ -43,6 +43,19 @@ import { stateWrites } from './state-writes';
  */
 const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
 
+/**
+ * The current patch: one marker for everything the earlier patches switched on (rows ride on the
+ * activities, `state-writes-ride-activities`; keys name the run chain, `idempotency-keys-per-run`)
+ * and what is new with it: a status poll that another poll follows after a delay writes its own
+ * `polled` row (the activity computes it with the same transition rules and the workflow adopts it
+ * from the result), so the row is in the table before the durable timer starts without a state write
+ * of its own on the critical path (docs/design.md, decision 21). One patch instead of three: each
+ * patch is a marker and a TemporalChangeVersion search-attribute upsert in every execution's history
+ * (docs/performance.md, change 9). Histories recorded before it replay through the older patches
+ * (test/fixtures/histories).
+ */
+const CURRENT_PATCH = 'policy-execution-2026-11-30';
+
 /** A failure of one step, already described for the state row. */
 class StepFailure extends Error {
   constructor(
@@ -83,7 +96,8 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   setHandler(stateQuery, () => row);
 
   const refreshWanted = !options.ok || options.value.refreshModel;
-  const writes = stateWrites(executionId);
+  const current = patched(CURRENT_PATCH);
+  const writes = stateWrites(executionId, current);
 
   let lastStatus: string | null = null;
   /** The search attributes follow the row's status (riding: not the passing `policy_ready`). */
@@ -95,16 +109,21 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       ...(row.policy_id ? [{ key: PolicyIdKey, value: row.policy_id }] : []),
     ]);
   };
-  const advance = async (event: StateEvent, write = true) => {
-    row = transition(row, event);
+  /**
+   * The row moves on by `event` (or to `next`, a row an activity computed and wrote for it). A promise
+   * only when a write must be awaited here: every promise in workflow code costs a stack capture in
+   * the SDK's promise hook, so the riding path returns nothing (docs/performance.md, change 9).
+   */
+  const advance = (event: StateEvent, write = true, next?: StateRow): Promise<void> | undefined => {
+    row = next ?? transition(row, event);
     // What the Web UI shows as the execution's current details (docs/operations.md#the-web-ui).
     setCurrentDetails(
       renderCurrentDetails({ row, event, maxPolls: options.ok ? options.value.maxPolls : null }),
     );
     if (event.type === 'policy_created') lastStatus = null;
     upsertStatus();
-    if (row.status === 'completed' || row.status === 'error') await writes.finish(row, refreshWanted);
-    else if (write) await writes.changed(row);
+    if (row.status === 'completed' || row.status === 'error') return writes.finish(row, refreshWanted);
+    return write ? writes.changed(row) : undefined;
   };
   const fail = async (step: Step, reason: string): Promise<never> => {
     const event: StateEvent = { type: 'failed', at: now(), step, error: withoutStepPrefix(step, reason) };
@@ -121,7 +140,8 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   if (!writes.riding || info.typedSearchAttributes.get(PolicyExecutionStatusKey) !== row.status)
     upsertStatus();
   else lastStatus = row.status;
-  await writes.changed(row);
+  const initial = writes.changed(row);
+  if (initial) await initial;
 
   if (!options.ok || !policy.ok) {
     const problem = !policy.ok ? policy : (options as { ok: false; field: string; message: string });
@@ -150,7 +170,8 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
 
   let step: Step = 'create_policy';
   // A reset keeps originalExecutionRunId (same execution, same keys); a re-run of the id does not.
-  const keyRun = patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
+  const keyRun = current || patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
+  const pollRowsRide = current;
   try {
     const created = await api.createPolicy({
       policy: policy.value,
@@ -158,37 +179,54 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       idempotencyKey: idempotencyKey(executionId, 'create', keyRun),
       state: writes.carry(),
     });
-    await advance({ type: 'policy_created', at: now(), policyId: created.policyId, response: created.raw });
+    const createdWrite = advance({
+      type: 'policy_created',
+      at: now(),
+      policyId: created.policyId,
+      response: created.raw,
+    });
+    if (createdWrite) await createdWrite;
 
     step = 'poll_status';
     let ready = false;
     let last = '';
     for (let i = 0; i < opts.maxPolls && !ready; i++) {
       if (i > 0 && opts.pollIntervalMs > 0) {
-        await writes.flush();
+        const flushed = writes.flush();
+        if (flushed) await flushed;
         await sleep(opts.pollIntervalMs);
       }
-      const status = await api.getPolicyStatus({ policyId: created.policyId, state: writes.carry() });
+      const carried = writes.carry();
+      // Another poll follows after a delay: the activity writes this poll's row if it is not the last.
+      const thenWaits = pollRowsRide && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      const status = await api.getPolicyStatus({
+        policyId: created.policyId,
+        state: carried,
+        ...(thenWaits ? { writePolledRow: carried ? {} : { base: row } } : {}),
+      });
       const cls = classifyPolicyStatus(status.status);
       last = status.status;
       // A ready poll is written with the circuit-breaker step that follows at once (same row, one write).
-      await advance(
+      const polledWrite = advance(
         {
           type: 'polled',
-          at: now(),
+          at: status.polledRow?.updated_at ?? now(),
           ready: cls === 'ready',
           statusText: status.status,
           response: status.raw,
         },
-        cls !== 'ready',
+        cls !== 'ready' && !status.polledRow,
+        status.polledRow,
       );
+      if (polledWrite) await polledWrite;
       if (cls === 'failed') throw new StepFailure(step, failedStatusMessage(status.status, status.message));
       ready = cls === 'ready';
     }
     if (!ready) throw new StepFailure(step, notReadyMessage(opts.maxPolls, last, opts.pollIntervalMs));
 
     step = 'circuit_breaker';
-    await advance({ type: 'circuit_breaker_initiated', at: now() });
+    const initiatedWrite = advance({ type: 'circuit_breaker_initiated', at: now() });
+    if (initiatedWrite) await initiatedWrite;
     const breaker = await api.triggerCircuitBreaker({
       request: {
         policy_id: created.policyId,

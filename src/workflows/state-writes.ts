@@ -7,7 +7,9 @@
  * by a local activity of its own: no extra step on the execution's critical path, and the writes of
  * concurrent executions coalesce in the worker's batch writer. A row is written by a local activity
  * only when no API call follows at once: before the workflow waits (a poll delay, a durable timer)
- * and at the end, where the terminal row is durable before the workflow completes. Every row carries
+ * and at the end, where the terminal row is durable before the workflow completes. Since the
+ * `poll-rows-ride-status` patch (policy-execution.ts) the status poll before a delay writes its own
+ * row, so the wait needs no write either. Every row carries
  * the workflow's own clock and the whole state, and the warehouse keeps only rows that supersede the
  * stored one, so a row written late, twice, or not at all (a worker lost mid-activity) never moves
  * the table backwards: the next write brings it up to date.
@@ -39,35 +41,41 @@ const { requestModelRefresh } = proxyLocalActivities<PolicyActivities>({
 export interface StateWrites {
   /** Whether rows ride on the API activities (the patch is in effect). */
   readonly riding: boolean;
-  /** The row changed. */
-  changed(row: StateRow): Promise<void>;
+  /** The row changed. A promise to await only when the row is written here (not riding). */
+  changed(row: StateRow): Promise<void> | undefined;
   /** The row for the next API activity to write alongside its call (marks it written). */
   carry(): StateRow | undefined;
-  /** Before the workflow waits: write the row if no activity carried it. */
-  flush(): Promise<void>;
+  /** Before the workflow waits: write the row if no activity carried it (a promise when it does). */
+  flush(): Promise<void> | undefined;
   /** The terminal row: durable before this resolves; then the model refresh ask, if wanted. */
   finish(row: StateRow, refresh: boolean): Promise<void>;
 }
 
-export function stateWrites(executionId: string): StateWrites {
-  const riding = patched(RIDE_PATCH);
+/**
+ * `current`: the execution runs under the workflow's current patch (policy-execution.ts), which
+ * includes riding; otherwise the ride patch decides, as it did when it was the newest.
+ */
+export function stateWrites(executionId: string, current: boolean): StateWrites {
+  const riding = current || patched(RIDE_PATCH);
   let unwritten: StateRow | null = null;
   return {
     riding,
-    async changed(row) {
-      if (riding) unwritten = row;
-      else await recordState(row);
+    // Not async: a promise per call is a stack capture in the SDK's promise hook (change 9).
+    changed(row) {
+      if (!riding) return recordState(row);
+      unwritten = row;
+      return undefined;
     },
     carry() {
       const row = unwritten ?? undefined;
       unwritten = null;
       return row;
     },
-    async flush() {
-      if (!unwritten) return;
+    flush() {
+      if (!unwritten) return undefined;
       const row = unwritten;
       unwritten = null;
-      await recordState(row);
+      return recordState(row);
     },
     async finish(row, refresh) {
       unwritten = null;

@@ -4,8 +4,15 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts';
-import { policyWithId, runExecution, startHarness, uniqueId, type Harness } from '../helpers/harness';
+import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPE } from '../../src/contracts';
+import {
+  FAST_RETRY,
+  policyWithId,
+  runExecution,
+  startHarness,
+  uniqueId,
+  type Harness,
+} from '../helpers/harness';
 import { TEST_WAREHOUSES, useWarehouses } from '../helpers/warehouses';
 
 const warehouses = useWarehouses();
@@ -80,6 +87,36 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
       circuit_breaker_completed: true,
     });
     expect(h.sim.requests({ policyId: pid }).filter((r) => r.method === 'GET')).toHaveLength(3);
+  });
+
+  it('has each pending poll in the table during the delay after it, written by the poll itself', async () => {
+    const pid = uniqueId('pol');
+    h.sim.scriptPolicy(pid, { statuses: ['pending', 'processing', 'ready'] });
+    const workflowId = uniqueId('exec');
+    const handle = await h.env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [policyWithId(pid), { pollIntervalMs: 1500, retry: FAST_RETRY, refreshModel: false }],
+    });
+    // During the first delay: the row says poll 1 ('pending'), and the workflow's own row is that one.
+    const deadline = Date.now() + 20_000;
+    let row = await h.warehouse.getState(workflowId);
+    while ((row?.poll_count ?? 0) < 1 && Date.now() < deadline) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+      row = await h.warehouse.getState(workflowId);
+    }
+    expect(row).toMatchObject({ status: 'policy_created', poll_count: 1 });
+    expect(row?.message).toBe("Policy status 'pending' after poll 1");
+    expect(h.sim.requests({ policyId: pid }).filter((r) => r.method === 'GET')).toHaveLength(1);
+    expect(await handle.query('state')).toEqual(row);
+    await handle.result();
+    // No state write of its own before the delays: the only local activity is the terminal row's.
+    const history = await handle.fetchHistory();
+    const localActivities = (history.events ?? [])
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .map((e) => JSON.stringify(e.markerRecordedEventAttributes?.details ?? {}));
+    expect(localActivities).toHaveLength(1);
+    expect((await h.warehouse.getState(workflowId))?.poll_count).toBe(3);
   });
 
   it("ends in error when the API reports status 'failed'", async () => {

@@ -35,6 +35,7 @@ describe('recorded histories replay against the current workflow code', () => {
       expect.arrayContaining([
         'policy-completed.json',
         'policy-completed-run-keys.json',
+        'policy-completed-poll-rows.json',
         'policy-error-not-ready.json',
         'policy-error-invalid-input.json',
         'policy-error-api.json',

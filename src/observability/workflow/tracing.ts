@@ -5,19 +5,38 @@
  * on: the CLI, the bulk path, the dispatcher, schedules); any other execution (`temporal workflow
  * start`, tracing off) costs nothing here. The header is in the execution's history, so a replay
  * decides the same way. Spans leave the sandbox through the `exporter` sink (src/observability/tracing.ts).
+ *
+ * The OpenTelemetry modules are required on the first traced call, not at the top: every module of
+ * the bundle that is not preloaded is evaluated once per workflow, and evaluating the OpenTelemetry
+ * SDK for every untraced execution cost ~11 ms of worker CPU and memory in each cached workflow
+ * (docs/performance.md, change 9).
  */
-import * as otel from '@opentelemetry/api';
-import {
+import type {
   OpenTelemetryInboundInterceptor,
   OpenTelemetryInternalsInterceptor,
   OpenTelemetryOutboundInterceptor,
 } from '@temporalio/interceptors-opentelemetry/lib/workflow';
-import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import type {
   WorkflowInboundCallsInterceptor,
   WorkflowInternalsInterceptor,
   WorkflowOutboundCallsInterceptor,
 } from '@temporalio/workflow';
+
+type OtelWorkflowModule = typeof import('@temporalio/interceptors-opentelemetry/lib/workflow');
+type OtelApi = typeof import('@opentelemetry/api');
+
+// The bundler resolves these requires into the bundle; they run on the first traced call only.
+/* eslint-disable no-restricted-globals, @typescript-eslint/no-require-imports */
+const otelWorkflow = (): OtelWorkflowModule =>
+  require('@temporalio/interceptors-opentelemetry/lib/workflow') as OtelWorkflowModule;
+const otelApi = (): OtelApi => require('@opentelemetry/api') as OtelApi;
+/* eslint-enable no-restricted-globals, @typescript-eslint/no-require-imports */
+
+/**
+ * The header a traced start carries: the library's TRACE_HEADER (its instrumentation module loads the
+ * OpenTelemetry API, so it is not imported here; test/unit/observability.test.ts checks they agree).
+ */
+export const TRACE_HEADER = '_tracer-data';
 
 /** What the other interceptors of an execution need to know of its tracing. */
 export interface TraceState {
@@ -30,7 +49,7 @@ export const SPAN_ATTRIBUTES = { executionId: 'policy.execution_id', policyId: '
 /** Sets attributes on the active span, if this execution is traced. */
 export function setSpanAttributes(state: TraceState, attributes: Record<string, string | undefined>): void {
   if (!state.traced) return;
-  const span = otel.trace.getActiveSpan();
+  const span = otelApi().trace.getActiveSpan();
   if (!span) return;
   for (const [key, value] of Object.entries(attributes))
     if (value !== undefined) span.setAttribute(key, value);
@@ -45,9 +64,9 @@ export function tracingInterceptors(state: TraceState): {
   let inbound: OpenTelemetryInboundInterceptor | undefined;
   let outbound: OpenTelemetryOutboundInterceptor | undefined;
   let internals: OpenTelemetryInternalsInterceptor | undefined;
-  const otelIn = () => (inbound ??= new OpenTelemetryInboundInterceptor());
-  const otelOut = () => (outbound ??= new OpenTelemetryOutboundInterceptor());
-  const otelInternals = () => (internals ??= new OpenTelemetryInternalsInterceptor());
+  const otelIn = () => (inbound ??= new (otelWorkflow().OpenTelemetryInboundInterceptor)());
+  const otelOut = () => (outbound ??= new (otelWorkflow().OpenTelemetryOutboundInterceptor)());
+  const otelInternals = () => (internals ??= new (otelWorkflow().OpenTelemetryInternalsInterceptor)());
   return {
     inbound: {
       execute(input, next) {
