@@ -42,7 +42,12 @@ export interface HoldPolicy {
   yieldMs: number;
 }
 
-export const DEFAULT_HOLD: HoldPolicy = { idleMs: 200, maxHoldMs: 2_000, yieldMs: 50 };
+/**
+ * maxHoldMs is a backstop for a process that retries the lock without announcing it (ours announce,
+ * and dbt takes the lease): every close checkpoints the file, ~80 ms of CPU in the worker's main
+ * thread, so a short maxHold cost ~5 % of the worker's CPU under steady writes (2 s: docs/performance.md).
+ */
+export const DEFAULT_HOLD: HoldPolicy = { idleMs: 200, maxHoldMs: 10_000, yieldMs: 50 };
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const BACKOFF_START_MS = 20;
