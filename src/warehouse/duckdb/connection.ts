@@ -43,11 +43,13 @@ export interface HoldPolicy {
 }
 
 /**
- * maxHoldMs is a backstop for a process that retries the lock without announcing it (ours announce,
- * and dbt takes the lease): every close checkpoints the file, ~80 ms of CPU in the worker's main
- * thread, so a short maxHold cost ~5 % of the worker's CPU under steady writes (2 s: docs/performance.md).
+ * idleMs and maxHoldMs are a backstop for a process that retries the lock without announcing it
+ * (ours announce it, and dbt takes the lease, both of which close the file at once): every close
+ * checkpoints the file, ~80 ms of CPU that blocks the worker's main thread, and the next write pays a
+ * reopen, so closing after 200 ms idle and every 2 s cost ~5 % of the worker's CPU under steady
+ * writes and a reopen in every execution that runs alone (docs/performance.md, change 10).
  */
-export const DEFAULT_HOLD: HoldPolicy = { idleMs: 200, maxHoldMs: 10_000, yieldMs: 50 };
+export const DEFAULT_HOLD: HoldPolicy = { idleMs: 1_000, maxHoldMs: 10_000, yieldMs: 50 };
 
 export const DEFAULT_LOCK_TIMEOUT_MS = 30_000;
 const BACKOFF_START_MS = 20;
