@@ -30,7 +30,7 @@ export interface HistoryFacts {
   activities: number;
   /**
    * State rows the execution handed to the warehouse: rows carried by API activities (`state` in
-   * their input), poll rows the status activity wrote (`polledRow` in its result), and the local
+   * their input), poll rows the status activity wrote (`polledRowAt` in its result), and the local
    * activities that write a row (recordState, finishExecution) or the remote recordState of old runs.
    */
   stateWrites: number;
@@ -125,7 +125,7 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
         result?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
       };
       const sid = String(completed.scheduledEventId?.toString());
-      if (payloadText(completed.result?.payloads?.[0]?.data).includes('"polledRow":{')) f.stateWrites += 1;
+      if (payloadText(completed.result?.payloads?.[0]?.data).includes('"polledRowAt":"')) f.stateWrites += 1;
       const type = scheduled.get(sid)?.type ?? '?';
       const ran = t - (started.get(sid) ?? t);
       f.activities += 1;

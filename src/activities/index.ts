@@ -262,30 +262,32 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * One status poll. With `writePolledRow` (another poll follows after a delay), a status that is
-     * neither ready nor failed also writes this poll's `polled` row, computed by the workflow's own
-     * transition rules from `base` (or from the carried `state`), and returns it as `polledRow` for
-     * the workflow to adopt: the row is in the table while the workflow waits, without a write of
-     * its own (decision 21). A failed write is logged like the carried row's.
+     * One status poll. With `writePolledRow` (another poll follows after a delay, and `state` is the
+     * execution's current row), a status that is neither ready nor failed also writes this poll's
+     * `polled` row, computed from `state` by the workflow's own transition rules, and returns the time
+     * it stamped on it (`polledRowAt`): the workflow computes the same row from it, so the row is in
+     * the table while the workflow waits, without a write of its own and without the row travelling
+     * back in the result (decision 21). A failed write is logged like the carried row's.
      */
     async getPolicyStatus(input: {
       policyId: string;
       state?: StateRow;
-      writePolledRow?: { base?: StateRow };
-    }): Promise<PolicyStatusResult & { polledRow?: StateRow }> {
+      writePolledRow?: boolean;
+    }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
       const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
-      const base = input.writePolledRow && (input.writePolledRow.base ?? input.state);
       const cls = classifyPolicyStatus(status.status);
-      if (!base || cls === 'ready' || cls === 'failed') return status;
-      const polledRow = transition(base, {
-        type: 'polled',
-        at: new Date().toISOString(),
-        ready: false,
-        statusText: status.status,
-        response: status.raw,
-      });
-      await writeLogged(polledRow);
-      return { ...status, polledRow };
+      if (!input.writePolledRow || !input.state || cls === 'ready' || cls === 'failed') return status;
+      const polledRowAt = new Date().toISOString();
+      await writeLogged(
+        transition(input.state, {
+          type: 'polled',
+          at: polledRowAt,
+          ready: false,
+          statusText: status.status,
+          response: status.raw,
+        }),
+      );
+      return { ...status, polledRowAt };
     },
 
     async triggerCircuitBreaker(input: {

@@ -46,10 +46,11 @@ const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
 /**
  * The current patch: one marker for everything the earlier patches switched on (rows ride on the
  * activities, `state-writes-ride-activities`; keys name the run chain, `idempotency-keys-per-run`)
- * and what is new with it: a status poll that another poll follows after a delay writes its own
- * `polled` row (the activity computes it with the same transition rules and the workflow adopts it
- * from the result), so the row is in the table before the durable timer starts without a state write
- * of its own on the critical path (docs/design.md, decision 21). One patch instead of three: each
+ * and what is new with it: a status poll that carries the current row and that another poll follows
+ * after a delay writes its own `polled` row too (computed from the carried row by the same transition
+ * rules; the activity returns only the time it stamped, from which the workflow computes the same
+ * row), so that row is in the table before the durable timer starts without a state write of its
+ * own on the critical path (docs/design.md, decision 21). One patch instead of three: each
  * patch is a marker and a TemporalChangeVersion search-attribute upsert in every execution's history
  * (docs/performance.md, change 9). Histories recorded before it replay through the older patches
  * (test/fixtures/histories).
@@ -110,12 +111,12 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     ]);
   };
   /**
-   * The row moves on by `event` (or to `next`, a row an activity computed and wrote for it). A promise
+   * The row moves on by `event`. A promise
    * only when a write must be awaited here: every promise in workflow code costs a stack capture in
    * the SDK's promise hook, so the riding path returns nothing (docs/performance.md, change 9).
    */
-  const advance = (event: StateEvent, write = true, next?: StateRow): Promise<void> | undefined => {
-    row = next ?? transition(row, event);
+  const advance = (event: StateEvent, write = true): Promise<void> | undefined => {
+    row = transition(row, event);
     // What the Web UI shows as the execution's current details (docs/operations.md#the-web-ui).
     setCurrentDetails(
       renderCurrentDetails({ row, event, maxPolls: options.ok ? options.value.maxPolls : null }),
@@ -197,26 +198,27 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         await sleep(opts.pollIntervalMs);
       }
       const carried = writes.carry();
-      // Another poll follows after a delay: the activity writes this poll's row if it is not the last.
-      const thenWaits = pollRowsRide && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      // Another poll follows after a delay and this one carries the current row: the activity also
+      // writes this poll's row (from the carried one; only then, so no row travels twice).
+      const writePolledRow = pollRowsRide && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
       const status = await api.getPolicyStatus({
         policyId: created.policyId,
         state: carried,
-        ...(thenWaits ? { writePolledRow: carried ? {} : { base: row } } : {}),
+        ...(writePolledRow ? { writePolledRow } : {}),
       });
       const cls = classifyPolicyStatus(status.status);
       last = status.status;
-      // A ready poll is written with the circuit-breaker step that follows at once (same row, one write).
+      // A ready poll is written with the circuit-breaker step that follows at once (same row, one
+      // write); a poll row the activity wrote is the same row, stamped with its time.
       const polledWrite = advance(
         {
           type: 'polled',
-          at: status.polledRow?.updated_at ?? now(),
+          at: status.polledRowAt ?? now(),
           ready: cls === 'ready',
           statusText: status.status,
           response: status.raw,
         },
-        cls !== 'ready' && !status.polledRow,
-        status.polledRow,
+        cls !== 'ready' && !status.polledRowAt,
       );
       if (polledWrite) await polledWrite;
       if (cls === 'failed') throw new StepFailure(step, failedStatusMessage(status.status, status.message));
