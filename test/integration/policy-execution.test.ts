@@ -4,7 +4,7 @@
  */
 import { ApplicationFailure } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SEARCH_ATTRIBUTE_NAMES, WORKFLOW_TYPE } from '../../src/contracts';
+import { SEARCH_ATTRIBUTE_NAMES, stateQuery, WORKFLOW_TYPE } from '../../src/contracts';
 import {
   FAST_RETRY,
   policyWithId,
@@ -109,10 +109,10 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
     expect(row?.message).toBe("Policy status 'pending' after poll 1");
     expect(h.sim.requests({ policyId: pid }).filter((r) => r.method === 'GET')).toHaveLength(1);
     // The activity writes the row before it completes, so the workflow's own row follows a moment later.
-    let queried = (await handle.query('state')) as typeof row;
+    let queried = await handle.query(stateQuery);
     while ((queried?.poll_count ?? 0) < 1 && Date.now() < deadline) {
       await new Promise((resolve) => setTimeout(resolve, 50));
-      queried = (await handle.query('state')) as typeof row;
+      queried = await handle.query(stateQuery);
     }
     expect(queried).toEqual(row);
     await handle.result();
