@@ -275,8 +275,9 @@ export function createActivities(deps: ActivityDeps) {
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
       const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
+      if (!input.writePolledRow || !input.state) return status;
       const cls = classifyPolicyStatus(status.status);
-      if (!input.writePolledRow || !input.state || cls === 'ready' || cls === 'failed') return status;
+      if (cls === 'ready' || cls === 'failed') return status;
       const polledRowAt = new Date().toISOString();
       await writeLogged(
         transition(input.state, {

@@ -172,7 +172,6 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   let step: Step = 'create_policy';
   // A reset keeps originalExecutionRunId (same execution, same keys); a re-run of the id does not.
   const keyRun = current || patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
-  const pollRowsRide = current;
   try {
     const created = await api.createPolicy({
       policy: policy.value,
@@ -200,7 +199,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       const carried = writes.carry();
       // Another poll follows after a delay and this one carries the current row: the activity also
       // writes this poll's row (from the carried one; only then, so no row travels twice).
-      const writePolledRow = pollRowsRide && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      const writePolledRow = current && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
       const status = await api.getPolicyStatus({
         policyId: created.policyId,
         state: carried,

@@ -53,6 +53,19 @@ export const interceptors: WorkflowInterceptorsFactory = (): WorkflowInterceptor
   const ids: ExecutionIds = {};
   const lag = workflowType === DBT_REFRESH_WORKFLOW_TYPE ? refreshLagMetrics() : null;
 
+  /** An activity (regular or local) about to be scheduled: ids on the span, a summary if it has none. */
+  const described = <T extends { activityType: string; args: unknown[]; options: { summary?: string } }>(
+    input: T,
+  ): T => {
+    const current = idsOf(ids);
+    setSpanAttributes(trace, {
+      [SPAN_ATTRIBUTES.executionId]: current.executionId,
+      [SPAN_ATTRIBUTES.policyId]: current.policyId,
+    });
+    const summary = input.options.summary ?? activitySummary(input.activityType, input.args);
+    return summary ? { ...input, options: { ...input.options, summary } } : input;
+  };
+
   return {
     inbound: [
       tracing.inbound,
@@ -97,13 +110,7 @@ export const interceptors: WorkflowInterceptorsFactory = (): WorkflowInterceptor
         // Not async unless it measures a dbt run: each promise in workflow code costs a stack capture
         // in the SDK's promise hook (docs/performance.md, change 9).
         scheduleActivity(input, next) {
-          const current = idsOf(ids);
-          setSpanAttributes(trace, {
-            [SPAN_ATTRIBUTES.executionId]: current.executionId,
-            [SPAN_ATTRIBUTES.policyId]: current.policyId,
-          });
-          const summary = input.options.summary ?? activitySummary(input.activityType, input.args);
-          const scheduled = summary ? { ...input, options: { ...input.options, summary } } : input;
+          const scheduled = described(input);
           if (!lag || input.activityType !== 'runModelRefresh') return next(scheduled);
           const since = lag.runStarts();
           return next(scheduled).then(
@@ -117,15 +124,7 @@ export const interceptors: WorkflowInterceptorsFactory = (): WorkflowInterceptor
             },
           );
         },
-        scheduleLocalActivity(input, next) {
-          const current = idsOf(ids);
-          setSpanAttributes(trace, {
-            [SPAN_ATTRIBUTES.executionId]: current.executionId,
-            [SPAN_ATTRIBUTES.policyId]: current.policyId,
-          });
-          const summary = input.options.summary ?? activitySummary(input.activityType, input.args);
-          return next(summary ? { ...input, options: { ...input.options, summary } } : input);
-        },
+        scheduleLocalActivity: (input, next) => next(described(input)),
         startTimer(input, next) {
           if (input.options?.summary) return next(input);
           const summary = timerSummary(workflowType, input.durationMs);

@@ -1,10 +1,10 @@
 /**
  * One concern, the `Warehouse` interface on a DuckDB file (over ~300 lines because the interface is
  * wide: state, requests, refresh log, lease). The embedded DuckDB warehouse (docs/design.md,
- * decision 6): `DuckDbWarehouse`, the `Warehouse` for one database file. Every operation goes through `withDuckDb` (connection.ts). State writes hold the
- * file open while they keep coming and give it up when they pause, when another of our processes
- * waits for it, or when dbt takes the lease (lease.ts); other operations use the held file or open it
- * for themselves.
+ * decision 6): `DuckDbWarehouse`, the `Warehouse` for one database file. Every operation goes
+ * through `withDuckDb` (connection.ts). State writes hold the file open while they keep coming and
+ * give it up when they pause, when another of our processes waits for it, or when dbt takes the lease
+ * (lease.ts); other operations use the held file or open it for themselves.
  *
  * Upserts are batched (../batch-writer.ts): calls that arrive while the file is in use are queued and
  * coalesced into the next batch, written with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE newer`
