@@ -30,7 +30,8 @@ export interface HistoryFacts {
   activities: number;
   /**
    * State rows the execution handed to the warehouse: rows carried by API activities (`state` in
-   * their input), poll rows the status activity wrote (`polledRowAt` in its result), and the local
+   * their input), rows an API activity wrote itself (`polledRowAt`, `completedRowAt` in its result,
+   * src/policy/own-rows.ts), and the local
    * activities that write a row (recordState, finishExecution) or the remote recordState of old runs.
    */
   stateWrites: number;
@@ -125,7 +126,8 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
         result?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
       };
       const sid = String(completed.scheduledEventId?.toString());
-      if (payloadText(completed.result?.payloads?.[0]?.data).includes('"polledRowAt":"')) f.stateWrites += 1;
+      const result = payloadText(completed.result?.payloads?.[0]?.data);
+      if (result.includes('"polledRowAt":"') || result.includes('"completedRowAt":"')) f.stateWrites += 1;
       const type = scheduled.get(sid)?.type ?? '?';
       const ran = t - (started.get(sid) ?? t);
       f.activities += 1;

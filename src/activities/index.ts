@@ -14,7 +14,8 @@ import {
   type CircuitBreakerPolicy,
 } from 'cockatiel';
 import type { PolicyData } from '../policy/input';
-import { transition, type StateRow } from '../policy/state';
+import { ownRowOf } from '../policy/own-rows';
+import type { StateRow } from '../policy/state';
 import { classifyPolicyStatus } from '../policy/status';
 import {
   PolicyApiError,
@@ -278,27 +279,47 @@ export function createActivities(deps: ActivityDeps) {
       if (!input.writePolledRow || !input.state) return status;
       const cls = classifyPolicyStatus(status.status);
       if (cls === 'ready' || cls === 'failed') return status;
-      const polledRowAt = new Date().toISOString();
-      await writeLogged(
-        transition(input.state, {
-          type: 'polled',
-          at: polledRowAt,
-          ready: false,
-          statusText: status.status,
-          response: status.raw,
-        }),
-      );
-      return { ...status, polledRowAt };
+      const stamped = { ...status, polledRowAt: new Date().toISOString() };
+      await writeLogged(ownRowOf('getPolicyStatus', input, stamped) as StateRow);
+      return stamped;
     },
 
+    /**
+     * The circuit breaker. With `finish` (and `state`, the execution's `circuit_breaker_initiated`
+     * row), once the API has accepted the trigger the activity also writes the terminal `completed`
+     * row (computed from `state` by the transition rules) and, if `finish.refresh`, hands a model
+     * refresh ask to this worker's coalescer, as finishExecution does; it returns the time it stamped
+     * on the row (`completedRowAt`), and the workflow completes without a state write of its own
+     * (decision 21). If that write fails, the result has no `completedRowAt` and the workflow writes
+     * the row with finishExecution (retried there): the API call is never repeated for a write.
+     */
     async triggerCircuitBreaker(input: {
       request: CircuitBreakerRequest;
       idempotencyKey: string;
       state?: StateRow;
-    }): Promise<CircuitBreakerResult> {
-      return withState(input.state, () =>
+      finish?: { refresh: boolean };
+    }): Promise<CircuitBreakerResult & { completedRowAt?: string }> {
+      const result = await withState(input.state, () =>
         api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
       );
+      if (!input.finish || !input.state) return result;
+      const stamped = { ...result, completedRowAt: new Date().toISOString() };
+      const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
+      try {
+        await warehouse.upsertStates([row]);
+      } catch (err) {
+        Context.current().log.warn(
+          'final state row not written with the circuit breaker; the workflow writes it',
+          {
+            executionId: row.execution_id,
+            stateVersion: row.state_version,
+            error: err instanceof Error ? err.message : String(err),
+          },
+        );
+        return result;
+      }
+      if (input.finish.refresh && refreshAsks) refreshAsks.askInBackground();
+      return stamped;
     },
   };
 }

@@ -5,7 +5,9 @@
  *     failure class by step, breaker rejections, and the class of every polled status;
  *   - model refreshes (runModelRefresh): duration and outcome;
  *   - the execution id, policy id and step on the activity's log lines and trace span;
- *   - a log line per state row written (info; warn for an `error` row) and per failed API call (warn).
+ *   - a log line per state row written (info; warn for an `error` row): the row an activity carries
+ *     or is handed, and the row an API activity wrote itself (src/policy/own-rows.ts); and one per
+ *     failed API call (warn).
  */
 import { ApplicationFailure } from '@temporalio/common';
 import type { Context } from '@temporalio/activity';
@@ -19,6 +21,7 @@ import type {
 } from '@temporalio/worker';
 import * as otel from '@opentelemetry/api';
 import { STEP_OF_STATUS } from '../policy/details';
+import { ownRowOf } from '../policy/own-rows';
 import type { StateRow } from '../policy/state';
 import { classifyPolicyStatus } from '../policy/status';
 import type { PolicyMetrics } from './metrics';
@@ -124,6 +127,8 @@ class ObservedActivity implements ActivityInboundCallsInterceptor {
     const started = performance.now();
     try {
       const result = await next(input);
+      const own = ownRowOf(type, input.args[0], result);
+      if (own) logRow(this.ctx, own);
       if (step !== undefined) {
         this.metrics.apiCall({ step, outcome: 'ok', errorClass: 'ok' });
         if (type === 'getPolicyStatus')

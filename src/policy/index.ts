@@ -2,3 +2,4 @@ export * from './status';
 export * from './input';
 export * from './state';
 export * from './idempotency';
+export * from './own-rows';

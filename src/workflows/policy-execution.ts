@@ -19,11 +19,13 @@ import {
 } from '@temporalio/workflow';
 import type { PolicyActivities } from '../activities';
 import {
+  breakerCompletedEvent,
   classifyPolicyStatus,
   failedStatusMessage,
   idempotencyKey,
   initialState,
   notReadyMessage,
+  polledEvent,
   STEP_LABELS,
   transition,
   validateOptions,
@@ -44,18 +46,25 @@ import { stateWrites } from './state-writes';
 const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
 
 /**
- * The current patch: one marker for everything the earlier patches switched on (rows ride on the
- * activities, `state-writes-ride-activities`; keys name the run chain, `idempotency-keys-per-run`)
- * and what is new with it: a status poll that carries the current row and that another poll follows
- * after a delay writes its own `polled` row too (computed from the carried row by the same transition
- * rules; the activity returns only the time it stamped, from which the workflow computes the same
- * row), so that row is in the table before the durable timer starts without a state write of its
- * own on the critical path (docs/design.md, decision 21). One patch instead of three: each
- * patch is a marker and a TemporalChangeVersion search-attribute upsert in every execution's history
- * (docs/performance.md, change 9). Histories recorded before it replay through the older patches
+ * The current patch: one marker for everything the earlier patches switched on, and what is new with
+ * it: the circuit-breaker activity also writes the terminal `completed` row once the API has accepted
+ * the trigger (computed from the carried row by the same transition rules; the activity returns only
+ * the time it stamped, from which the workflow computes the same row) and hands the model refresh
+ * ask to the worker, so a completed execution ends without a local activity of its own
+ * (docs/design.md, decision 21; docs/performance.md, change 11). One patch stands for the ones
+ * before it: each patch is a marker and a TemporalChangeVersion search-attribute upsert in every
+ * execution's history (change 9). Histories recorded before it replay through the older patches
  * (test/fixtures/histories).
  */
-const CURRENT_PATCH = 'policy-execution-2026-11-30';
+const CURRENT_PATCH = 'policy-execution-2026-11-30-final-row';
+
+/**
+ * The patch before: rows ride on the activities (`state-writes-ride-activities`), keys name the run
+ * chain (`idempotency-keys-per-run`), and a status poll that carries the current row and that
+ * another poll follows after a delay writes its own `polled` row, so that row is in the table before
+ * the durable timer starts without a state write of its own on the critical path.
+ */
+const POLL_ROWS_PATCH = 'policy-execution-2026-11-30';
 
 /** A failure of one step, already described for the state row. */
 class StepFailure extends Error {
@@ -98,7 +107,9 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
 
   const refreshWanted = !options.ok || options.value.refreshModel;
   const current = patched(CURRENT_PATCH);
-  const writes = stateWrites(executionId, current);
+  // Only when the current patch is absent (a history recorded before it): no marker otherwise.
+  const pollRows = current || patched(POLL_ROWS_PATCH);
+  const writes = stateWrites(executionId, pollRows);
 
   let lastStatus: string | null = null;
   /** The search attributes follow the row's status (riding: not the passing `policy_ready`). */
@@ -111,7 +122,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     ]);
   };
   /**
-   * The row moves on by `event`. A promise
+   * The row moves on by `event`; `write` false: an activity has written (or carries) it. A promise
    * only when a write must be awaited here: every promise in workflow code costs a stack capture in
    * the SDK's promise hook, so the riding path returns nothing (docs/performance.md, change 9).
    */
@@ -123,8 +134,9 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     );
     if (event.type === 'policy_created') lastStatus = null;
     upsertStatus();
+    if (!write) return undefined;
     if (row.status === 'completed' || row.status === 'error') return writes.finish(row, refreshWanted);
-    return write ? writes.changed(row) : undefined;
+    return writes.changed(row);
   };
   const fail = async (step: Step, reason: string): Promise<never> => {
     const event: StateEvent = { type: 'failed', at: now(), step, error: withoutStepPrefix(step, reason) };
@@ -171,7 +183,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
 
   let step: Step = 'create_policy';
   // A reset keeps originalExecutionRunId (same execution, same keys); a re-run of the id does not.
-  const keyRun = current || patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
+  const keyRun = pollRows || patched(RUN_SCOPED_KEYS_PATCH) ? info.originalExecutionRunId : undefined;
   try {
     const created = await api.createPolicy({
       policy: policy.value,
@@ -199,7 +211,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       const carried = writes.carry();
       // Another poll follows after a delay and this one carries the current row: the activity also
       // writes this poll's row (from the carried one; only then, so no row travels twice).
-      const writePolledRow = current && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      const writePolledRow = pollRows && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
       const status = await api.getPolicyStatus({
         policyId: created.policyId,
         state: carried,
@@ -210,13 +222,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
       // A ready poll is written with the circuit-breaker step that follows at once (same row, one
       // write); a poll row the activity wrote is the same row, stamped with its time.
       const polledWrite = advance(
-        {
-          type: 'polled',
-          at: status.polledRowAt ?? now(),
-          ready: cls === 'ready',
-          statusText: status.status,
-          response: status.raw,
-        },
+        polledEvent(status.polledRowAt ?? now(), status, cls === 'ready'),
         cls !== 'ready' && !status.polledRowAt,
       );
       if (polledWrite) await polledWrite;
@@ -228,6 +234,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     step = 'circuit_breaker';
     const initiatedWrite = advance({ type: 'circuit_breaker_initiated', at: now() });
     if (initiatedWrite) await initiatedWrite;
+    const initiated = writes.carry();
     const breaker = await api.triggerCircuitBreaker({
       request: {
         policy_id: created.policyId,
@@ -236,9 +243,15 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         timestamp: now(),
       },
       idempotencyKey: idempotencyKey(executionId, 'circuit', keyRun),
-      state: writes.carry(),
+      state: initiated,
+      // The activity writes the terminal row too (and asks for the refresh): no write of our own.
+      ...(current && initiated ? { finish: { refresh: refreshWanted } } : {}),
     });
-    await advance({ type: 'circuit_breaker_completed', at: now(), response: breaker.raw });
+    const completedWrite = advance(
+      breakerCompletedEvent(breaker.completedRowAt ?? now(), breaker.raw),
+      !breaker.completedRowAt,
+    );
+    if (completedWrite) await completedWrite;
   } catch (err) {
     if (err instanceof StepFailure) return fail(err.step, err.reason);
     if (isCancellation(err)) return fail(step, 'execution was cancelled');

@@ -6,13 +6,14 @@
  * the next policy API activity, alongside its API call (the activity's input carries it), instead of
  * by a local activity of its own: no extra step on the execution's critical path, and the writes of
  * concurrent executions coalesce in the worker's batch writer. A row is written by a local activity
- * only when no API call follows at once: before the workflow waits (a poll delay, a durable timer)
- * and at the end, where the terminal row is durable before the workflow completes. Since the
- * `poll-rows-ride-status` patch (policy-execution.ts) the status poll before a delay writes its own
- * row, so the wait needs no write either. Every row carries
- * the workflow's own clock and the whole state, and the warehouse keeps only rows that supersede the
- * stored one, so a row written late, twice, or not at all (a worker lost mid-activity) never moves
- * the table backwards: the next write brings it up to date.
+ * only when no API call follows at once and no activity wrote it itself: before a poll delay that
+ * follows a poll which carried nothing, and a terminal row the circuit breaker did not write (an
+ * `error` row, or a breaker whose own write failed), durable before the workflow completes. Which
+ * rows the API activities write themselves (a pending poll before a delay, the `completed` row) is
+ * decided in policy-execution.ts, under its patches. Every row carries the workflow's own clock and
+ * the whole state, and the warehouse keeps only rows that supersede the stored one, so a row written
+ * late, twice, or not at all (a worker lost mid-activity) never moves the table backwards: the next
+ * write brings it up to date.
  *
  * Histories recorded before the patch wrote every row with its own local activity, then asked for
  * the model refresh with another; they replay that way.
@@ -52,11 +53,11 @@ export interface StateWrites {
 }
 
 /**
- * `current`: the execution runs under the workflow's current patch (policy-execution.ts), which
- * includes riding; otherwise the ride patch decides, as it did when it was the newest.
+ * `rideIncluded`: the execution runs under a patch of policy-execution.ts that includes riding;
+ * otherwise the ride patch decides, as it did when it was the newest.
  */
-export function stateWrites(executionId: string, current: boolean): StateWrites {
-  const riding = current || patched(RIDE_PATCH);
+export function stateWrites(executionId: string, rideIncluded: boolean): StateWrites {
+  const riding = rideIncluded || patched(RIDE_PATCH);
   let unwritten: StateRow | null = null;
   return {
     riding,

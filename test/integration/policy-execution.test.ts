@@ -72,6 +72,17 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
     expect(circuits[0]?.idempotencyKey).toBe(`${out.workflowId}:${out.runId}:circuit`);
     // The row names the run that wrote it.
     expect(out.row?.run_id).toBe(out.runId);
+    // No state write of its own: the API activities carried every row, and the circuit breaker wrote
+    // the terminal one, stamped with the time its result names (the workflow's row is that row).
+    const events = (await out.handle.fetchHistory()).events ?? [];
+    expect(
+      events.filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity'),
+    ).toHaveLength(0);
+    const breakerResult = events.filter((e) => e.activityTaskCompletedEventAttributes).at(-1);
+    const payload = breakerResult?.activityTaskCompletedEventAttributes?.result?.payloads?.[0]?.data;
+    expect(JSON.parse(Buffer.from(payload ?? []).toString('utf8'))).toMatchObject({
+      completedRowAt: out.row?.updated_at,
+    });
     expect(circuits[0]?.body).toMatchObject({ policy_id: pid, trigger_reason: 'policy_execution_completed' });
   });
 
@@ -117,12 +128,18 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
     expect(queried).toEqual(row);
     await handle.result();
     // No state write of its own before the first delay (the first poll carried the row and wrote its
-    // own); before the second, one local activity (that poll carried nothing); and the terminal row.
+    // own); before the second, one local activity (that poll carried nothing); none at the end (the
+    // circuit breaker wrote the terminal row).
     const history = await handle.fetchHistory();
     const localActivities = (history.events ?? [])
       .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
-      .map((e) => JSON.stringify(e.markerRecordedEventAttributes?.details ?? {}));
-    expect(localActivities).toHaveLength(2);
+      .map((e) =>
+        Buffer.from(e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data ?? []).toString(
+          'utf8',
+        ),
+      );
+    expect(localActivities).toHaveLength(1);
+    expect(localActivities[0]).toContain('"recordState"');
     expect((await h.warehouse.getState(workflowId))?.poll_count).toBe(3);
   });
 

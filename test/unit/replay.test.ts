@@ -36,6 +36,7 @@ describe('recorded histories replay against the current workflow code', () => {
         'policy-completed.json',
         'policy-completed-run-keys.json',
         'policy-completed-poll-rows.json',
+        'policy-completed-final-row.json',
         'policy-error-not-ready.json',
         'policy-error-invalid-input.json',
         'policy-error-api.json',

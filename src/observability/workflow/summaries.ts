@@ -34,7 +34,10 @@ export function activitySummary(activityType: string, args: readonly unknown[]):
     case 'getPolicyStatus':
       return cut(`GET /policy/${text(field(arg, 'policyId'))}`);
     case 'triggerCircuitBreaker':
-      return cut(`POST /circuit · ${text(field(arg, 'request', 'policy_id'))}`);
+      return cut(
+        `POST /circuit · ${text(field(arg, 'request', 'policy_id'))}` +
+          (field(arg, 'finish') === undefined ? '' : ', then the final state row'),
+      );
     case 'recordState':
       return cut(`state row v${text(field(arg, 'state_version'))} → ${text(field(arg, 'status'))}`);
     case 'finishExecution':
