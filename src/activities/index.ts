@@ -263,20 +263,22 @@ export function createActivities(deps: ActivityDeps) {
     },
 
     /**
-     * One status poll. With `writePolledRow` (another poll follows after a delay, and `state` is the
-     * execution's current row), a status that is neither ready nor failed also writes this poll's
-     * `polled` row, computed from `state` by the workflow's own transition rules, and returns the time
-     * it stamped on it (`polledRowAt`): the workflow computes the same row from it, so the row is in
-     * the table while the workflow waits, without a write of its own and without the row travelling
-     * back in the result (decision 21). A failed write is logged like the carried row's.
+     * One status poll. With `writePolledRow` (another poll follows after a delay; `state`, the row it
+     * carries, or else `base`, the row already handed to the warehouse, is the execution's current
+     * row), a status that is neither ready nor failed also writes this poll's `polled` row, computed
+     * from that row by the workflow's own transition rules, and returns the time it stamped on it
+     * (`polledRowAt`): the workflow computes the same row from it, so the row is in the table while
+     * the workflow waits, without a write of its own and without the row travelling back in the
+     * result (decision 21). A failed write is logged like the carried row's.
      */
     async getPolicyStatus(input: {
       policyId: string;
       state?: StateRow;
+      base?: StateRow;
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
       const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
-      if (!input.writePolledRow || !input.state) return status;
+      if (!input.writePolledRow || !(input.state ?? input.base)) return status;
       const cls = classifyPolicyStatus(status.status);
       if (cls === 'ready' || cls === 'failed') return status;
       const stamped = { ...status, polledRowAt: new Date().toISOString() };

@@ -28,12 +28,13 @@ function stamp(result: unknown, key: 'polledRowAt' | 'completedRowAt'): string |
 }
 
 /**
- * The row an API activity wrote itself, from its input (the `state` row it carried) and its result;
- * undefined when it wrote none.
+ * The row an API activity wrote itself, from its input (the `state` row it carried, or else the
+ * `base` row a status poll was handed) and its result; undefined when it wrote none.
  */
 export function ownRowOf(activityType: string, input: unknown, result: unknown): StateRow | undefined {
-  const state =
-    input !== null && typeof input === 'object' ? (input as { state?: StateRow }).state : undefined;
+  const given =
+    input !== null && typeof input === 'object' ? (input as { state?: StateRow; base?: StateRow }) : {};
+  const state = given.state ?? given.base;
   if (!state) return undefined;
   const answer = result as { status: string; raw: JsonValue };
   if (activityType === 'getPolicyStatus') {

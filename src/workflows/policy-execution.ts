@@ -50,8 +50,10 @@ const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
  * it: the circuit-breaker activity also writes the terminal `completed` row once the API has accepted
  * the trigger (computed from the carried row by the same transition rules; the activity returns only
  * the time it stamped, from which the workflow computes the same row) and hands the model refresh
- * ask to the worker, so a completed execution ends without a local activity of its own
- * (docs/design.md, decision 21; docs/performance.md, change 11). One patch stands for the ones
+ * ask to the worker, so a completed execution ends without a local activity of its own; and every
+ * pending poll that a delay follows writes its own row, also when it carries none (it is handed the
+ * current row as its `base`), so no delay needs a write of its own (docs/design.md, decision 21;
+ * docs/performance.md, change 11). One patch stands for the ones
  * before it: each patch is a marker and a TemporalChangeVersion search-attribute upsert in every
  * execution's history (change 9). Histories recorded before it replay through the older patches
  * (test/fixtures/histories).
@@ -65,6 +67,13 @@ const CURRENT_PATCH = 'policy-execution-2026-11-30-final-row';
  * the durable timer starts without a state write of its own on the critical path.
  */
 const POLL_ROWS_PATCH = 'policy-execution-2026-11-30';
+
+/** A row at most this long (as JSON) may travel to a status poll a second time, as its `base`. */
+const MAX_BASE_ROW_CHARS = 32 * 1024;
+
+function isSmall(row: StateRow): boolean {
+  return JSON.stringify(row).length <= MAX_BASE_ROW_CHARS;
+}
 
 /** A failure of one step, already described for the state row. */
 class StepFailure extends Error {
@@ -209,12 +218,17 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
         await sleep(opts.pollIntervalMs);
       }
       const carried = writes.carry();
-      // Another poll follows after a delay and this one carries the current row: the activity also
-      // writes this poll's row (from the carried one; only then, so no row travels twice).
-      const writePolledRow = pollRows && !!carried && i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      // Another poll follows after a delay: the activity also writes this poll's row, computed from
+      // the row it carries or, under the current patch, from the current row handed as its `base`
+      // when that row is small (a row travelling twice must not push a history with big API answers
+      // past a history page; such a poll's row is written before the delay instead).
+      const delayFollows = i + 1 < opts.maxPolls && opts.pollIntervalMs > 0;
+      const base = current && delayFollows && !carried && isSmall(row) ? row : undefined;
+      const writePolledRow = pollRows && delayFollows && !!(carried ?? base);
       const status = await api.getPolicyStatus({
         policyId: created.policyId,
         state: carried,
+        ...(base ? { base } : {}),
         ...(writePolledRow ? { writePolledRow } : {}),
       });
       const cls = classifyPolicyStatus(status.status);

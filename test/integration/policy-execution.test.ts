@@ -127,9 +127,8 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
     }
     expect(queried).toEqual(row);
     await handle.result();
-    // No state write of its own before the first delay (the first poll carried the row and wrote its
-    // own); before the second, one local activity (that poll carried nothing); none at the end (the
-    // circuit breaker wrote the terminal row).
+    // No state write of its own: each pending poll wrote its own row (the first from the row it
+    // carried, the second from the row it was handed as its base), the circuit breaker the terminal one.
     const history = await handle.fetchHistory();
     const localActivities = (history.events ?? [])
       .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
@@ -138,9 +137,36 @@ describe.each(TEST_WAREHOUSES)('policyExecution on %s', (warehouse) => {
           'utf8',
         ),
       );
+    expect(localActivities).toHaveLength(0);
+    expect((await h.warehouse.getState(workflowId))?.poll_count).toBe(3);
+  });
+
+  it('writes the row before a delay itself when the row is too big to hand to the next poll', async () => {
+    const pid = uniqueId('pol');
+    // The first status answer is ~64 KB: the row holding it does not travel to the second poll again.
+    h.sim.scriptPolicy(pid, {
+      statuses: ['pending', 'processing', 'ready'],
+      faults: [{ on: 'status', kind: 'oversize', bytes: 64_000, afterCommit: true }],
+    });
+    const out = await runExecution(h, policyWithId(pid), { pollIntervalMs: 100 });
+    expect(out.failure).toBeUndefined();
+    expect(out.row).toMatchObject({ status: 'completed', poll_count: 3 });
+    const events = (await out.handle.fetchHistory()).events ?? [];
+    const localActivities = events
+      .filter((e) => e.markerRecordedEventAttributes?.markerName === 'core_local_activity')
+      .map((e) =>
+        Buffer.from(e.markerRecordedEventAttributes?.details?.data?.payloads?.[0]?.data ?? []).toString(
+          'utf8',
+        ),
+      );
     expect(localActivities).toHaveLength(1);
     expect(localActivities[0]).toContain('"recordState"');
-    expect((await h.warehouse.getState(workflowId))?.poll_count).toBe(3);
+    // The big answer is in the history once (the first poll's result), not again in a later input.
+    const inputs = events
+      .map((e) => e.activityTaskScheduledEventAttributes?.input?.payloads?.[0]?.data)
+      .filter((d) => d !== undefined && d !== null)
+      .map((d) => Buffer.byteLength(Buffer.from(d)));
+    expect(Math.max(...inputs)).toBeLessThan(32_000);
   });
 
   it("ends in error when the API reports status 'failed'", async () => {

@@ -172,6 +172,16 @@ describe('ownRowOf', () => {
     });
   });
 
+  it("a poll handed its `base` row (it carries none): that row's next row", () => {
+    const at = '2026-01-01T00:00:05.000Z';
+    let base = initialState({ executionId: 'e', workflowId: 'e', policy: null, at });
+    base = transition(base, { type: 'policy_created', at, policyId: 'p', response: {} });
+    base = transition(base, { type: 'polled', at, ready: false, statusText: 'pending', response: {} });
+    expect(
+      ownRowOf('getPolicyStatus', { base }, { status: 'processing', raw: {}, polledRowAt: at }),
+    ).toMatchObject({ poll_count: 2, state_version: base.state_version + 1 });
+  });
+
   it('is undefined without a stamp, without a carried row, or for another activity', () => {
     expect(ownRowOf('triggerCircuitBreaker', { state: row }, { raw: {} })).toBeUndefined();
     expect(ownRowOf('triggerCircuitBreaker', {}, { raw: {}, completedRowAt: 'x' })).toBeUndefined();
