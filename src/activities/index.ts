@@ -201,6 +201,16 @@ export function createActivities(deps: ActivityDeps) {
     });
   }
 
+  /**
+   * The time stamped on a row an API activity writes itself: when this attempt started, before its
+   * call. Rows of different runs of an execution are ordered by `updated_at` (decision 18), and an
+   * attempt of a run that was reset or re-run started before that run ended, so its write, however
+   * late it lands, never supersedes the rows of the run that replaced it.
+   */
+  function attemptStart(): string {
+    return new Date().toISOString();
+  }
+
   async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
     const write = state ? writeLogged(state) : undefined;
     try {
@@ -267,7 +277,7 @@ export function createActivities(deps: ActivityDeps) {
      * carries, or else `base`, the row already handed to the warehouse, is the execution's current
      * row), a status that is neither ready nor failed also writes this poll's `polled` row, computed
      * from that row by the workflow's own transition rules, and returns the time it stamped on it
-     * (`polledRowAt`): the workflow computes the same row from it, so the row is in the table while
+     * (`polledRowAt`, when the attempt started: see attemptStart): the workflow computes the same row from it, so the row is in the table while
      * the workflow waits, without a write of its own and without the row travelling back in the
      * result (decision 21). A failed write is logged like the carried row's.
      */
@@ -277,11 +287,12 @@ export function createActivities(deps: ActivityDeps) {
       base?: StateRow;
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
+      const startedAt = attemptStart();
       const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
       if (!input.writePolledRow || !(input.state ?? input.base)) return status;
       const cls = classifyPolicyStatus(status.status);
       if (cls === 'ready' || cls === 'failed') return status;
-      const stamped = { ...status, polledRowAt: new Date().toISOString() };
+      const stamped = { ...status, polledRowAt: startedAt };
       await writeLogged(ownRowOf('getPolicyStatus', input, stamped) as StateRow);
       return stamped;
     },
@@ -291,7 +302,7 @@ export function createActivities(deps: ActivityDeps) {
      * row), once the API has accepted the trigger the activity also writes the terminal `completed`
      * row (computed from `state` by the transition rules) and, if `finish.refresh`, hands a model
      * refresh ask to this worker's coalescer, as finishExecution does; it returns the time it stamped
-     * on the row (`completedRowAt`), and the workflow completes without a state write of its own
+     * on the row (`completedRowAt`, when the attempt started: see attemptStart), and the workflow completes without a state write of its own
      * (decision 21). If that write fails, the result has no `completedRowAt` and the workflow writes
      * the row with finishExecution (retried there): the API call is never repeated for a write.
      */
@@ -301,11 +312,12 @@ export function createActivities(deps: ActivityDeps) {
       state?: StateRow;
       finish?: { refresh: boolean };
     }): Promise<CircuitBreakerResult & { completedRowAt?: string }> {
+      const startedAt = attemptStart();
       const result = await withState(input.state, () =>
         api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
       );
       if (!input.finish || !input.state) return result;
-      const stamped = { ...result, completedRowAt: new Date().toISOString() };
+      const stamped = { ...result, completedRowAt: startedAt };
       const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
       try {
         await warehouse.upsertStates([row]);

@@ -72,6 +72,9 @@ async function created(pid: string): Promise<void> {
   expect(out.policyId).toBe(pid);
 }
 
+/** When `breaker` last started the activity (after the policy was created). */
+let lastCalledAt = 0;
+
 async function breaker(
   acts: ReturnType<typeof createActivities>,
   row: StateRow,
@@ -89,6 +92,7 @@ async function breaker(
     state: row,
     ...(finish ? { finish } : {}),
   };
+  lastCalledAt = Date.now();
   return new MockActivityEnvironment({}, QUIET).run(
     (i: typeof input) => acts.triggerCircuitBreaker(i),
     input,
@@ -113,6 +117,24 @@ describe('the circuit breaker writes the terminal row', () => {
       // The row the workflow computes from the stamp is the stored one.
       expect(stored).toEqual(ownRowOf('triggerCircuitBreaker', { state: row }, result));
       expect(sim.requests({ policyId: 'pol-own-1' }).filter((r) => r.path === '/circuit')).toHaveLength(1);
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it('stamps the row with the time its attempt started, before the API answered', async () => {
+    // A late write of a run that was reset must not supersede the next run's rows (ordered by
+    // updated_at across runs): the stamp is never later than the attempt's start.
+    const warehouse = new DuckDbWarehouse({ path: path.join(dir, 'stamp.duckdb') });
+    try {
+      const row = initiatedRow('own-5', 'pol-own-5');
+      sim.scriptPolicy('pol-own-5', { latencyMs: 1000 });
+      const acts = createActivities({ api, warehouse });
+      const result = await breaker(acts, row, { refresh: false });
+      // The API took 1000 ms to answer; the stamp is from before the call.
+      expect(Date.now() - lastCalledAt).toBeGreaterThanOrEqual(1000);
+      expect(Date.parse(result.completedRowAt ?? '')).toBeLessThan(lastCalledAt + 700);
+      expect((await warehouse.getState('own-5'))?.updated_at).toBe(result.completedRowAt);
     } finally {
       await warehouse.close();
     }
