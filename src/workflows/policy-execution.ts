@@ -53,10 +53,9 @@ const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
  * ask to the worker, so a completed execution ends without a local activity of its own; and every
  * pending poll that a delay follows writes its own row, also when it carries none (it is handed the
  * current row as its `base`), so no delay needs a write of its own (docs/design.md, decision 21;
- * docs/performance.md, change 11). One patch stands for the ones
- * before it: each patch is a marker and a TemporalChangeVersion search-attribute upsert in every
- * execution's history (change 9). Histories recorded before it replay through the older patches
- * (test/fixtures/histories).
+ * docs/performance.md, change 11). One patch stands for the ones before it: each patch is a marker
+ * and a TemporalChangeVersion search-attribute upsert in every execution's history (change 9).
+ * Histories recorded before it replay through the older patches (test/fixtures/histories).
  */
 const CURRENT_PATCH = 'policy-execution-2026-11-30-final-row';
 
