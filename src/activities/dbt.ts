@@ -1,6 +1,5 @@
 /**
- * The dbt worker's activity (task queue `policy-execution-dbt`; a local activity of the refresher
- * there, one at a time): one
+ * The dbt worker's activity (task queue `policy-execution-dbt`, one slot): one
  * `dbt run --select policy_execution_model` per batch of refresh asks. It holds the warehouse lease
  * while dbt runs, so the worker's own state writes wait for it instead of fighting dbt for the
  * DuckDB file, and records every attempt in policy_model_refresh_log.
@@ -29,10 +28,7 @@ export function createDbtActivities(deps: DbtActivityDeps) {
     }): Promise<RefreshOutcome> {
       const ctx = Context.current();
       const attemptId = `${input.refreshId}:a${ctx.info.attempt}`;
-      // A local activity (the refresher's, src/workflows/dbt-refresh.ts) cannot heartbeat.
-      const beat = ctx.info.isLocal
-        ? undefined
-        : setInterval(() => ctx.heartbeat({ attemptId }), deps.heartbeatMs ?? 5_000);
+      const beat = setInterval(() => ctx.heartbeat({ attemptId }), deps.heartbeatMs ?? 5_000);
       let result;
       let modelRows: number | null = null;
       try {

@@ -63,8 +63,7 @@ export const internalWorkerOptions = new WeakSet<object>();
 
 /**
  * The dbt worker, on its own task queue: the dbtRefresh workflow and the runModelRefresh activity with
- * ONE slot, local (how the refresher runs it) and remote (refreshers recorded before it ran dbt
- * locally), so dbt runs started through Temporal never overlap (docs/design.md, decision 5). The
+ * ONE slot, so dbt runs started through Temporal never overlap (docs/design.md, decision 5). The
  * refresher's workflow tasks do not queue behind a backlog of policy executions on the main task queue.
  */
 export async function createDbtWorker(args: {
@@ -81,7 +80,6 @@ export async function createDbtWorker(args: {
     activities: createDbtActivities(args.deps),
     ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,
-    maxConcurrentLocalActivityExecutions: 1,
   };
   internalWorkerOptions.add(options);
   return Worker.create(options);

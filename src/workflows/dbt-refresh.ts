@@ -3,14 +3,11 @@
  * (docs/design.md, decision 5). Executions that reach `completed` or `error` signal it (signal-with-start from the
  * requestModelRefresh activity); it coalesces those asks — it waits until no new ask came for
  * `debounceMs`, but never longer than `maxWaitMs` after the first one — and runs ONE
- * `dbt run --select policy_execution_model` per batch. It runs on the dbt task queue, so its own
- * workflow tasks do not wait behind a backlog of policy executions, and runs dbt as a local activity
- * of the dbt worker, which runs one at a time: dbt runs never overlap and never run once per
- * execution, and a run starts as soon as it is due, without a task-queue dispatch (a busy dev server
- * was measured dispatching the first one 30 s late; docs/performance.md, scale run). A failed dbt run
- * is retried by the activity's retry policy; if it still fails, the asks are kept for the next batch.
- * Executions never wait on it. It continues-as-new every `runsPerHistory` dbt runs (or when Temporal
- * suggests it).
+ * `dbt run --select policy_execution_model` per batch. It runs on the dbt task queue, whose worker has
+ * one activity slot, so dbt runs never overlap and never run once per execution, and its own workflow
+ * tasks do not wait behind a backlog of policy executions. A failed dbt run is retried by the activity's
+ * retry policy; if it still fails, the asks are kept for the next batch. Executions never wait on it.
+ * It continues-as-new every `runsPerHistory` dbt runs (or when Temporal suggests it).
  */
 import {
   ActivityFailure,
@@ -20,7 +17,6 @@ import {
   makeContinueAsNewFunc,
   patched,
   proxyActivities,
-  proxyLocalActivities,
   setHandler,
   sleep,
   upsertMemo,
@@ -37,33 +33,23 @@ import {
 /** Histories recorded before this patch wait on a plain timer (test/fixtures/histories). */
 const WAKE_ON_ASKS_PATCH = 'refresh-wakes-on-asks';
 
-/**
- * Histories recorded before this patch run dbt as a regular activity on the dbt task queue (one slot
- * on the dbt worker); since, as a local activity of the dbt worker, which runs one at a time
- * (`maxConcurrentLocalActivityExecutions` 1).
- */
-const LOCAL_DBT_PATCH = 'refresh-runs-dbt-locally';
-
-const DBT_RETRY = { initialInterval: '2 s', backoffCoefficient: 2, maximumInterval: '1 minute' } as const;
-
 export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   const info = workflowInfo();
   const debounceMs = input.debounceMs ?? 1_000;
   const maxWaitMs = input.maxWaitMs ?? 10_000;
   const runsPerHistory = input.runsPerHistory ?? 100;
 
-  const retry = { ...DBT_RETRY, maximumAttempts: input.maxAttempts ?? 3 };
-  // Runs that start with the patch are on the dbt task queue (signal-with-start and continue-as-new
-  // put them there); a refresher an older worker started elsewhere runs dbt remotely until it moves.
-  // (Not `workflowInfo().taskQueue`: it is the replaying worker's queue, not the history's.)
-  const { runModelRefresh } = patched(LOCAL_DBT_PATCH)
-    ? proxyLocalActivities<DbtActivities>({ startToCloseTimeout: '15 minutes', retry })
-    : proxyActivities<DbtActivities>({
-        taskQueue: input.dbtTaskQueue,
-        startToCloseTimeout: '15 minutes',
-        heartbeatTimeout: '30 s',
-        retry,
-      });
+  const { runModelRefresh } = proxyActivities<DbtActivities>({
+    taskQueue: input.dbtTaskQueue,
+    startToCloseTimeout: '15 minutes',
+    heartbeatTimeout: '30 s',
+    retry: {
+      initialInterval: '2 s',
+      backoffCoefficient: 2,
+      maximumInterval: '1 minute',
+      maximumAttempts: input.maxAttempts ?? 3,
+    },
+  });
 
   const status: Omit<RefreshStatus, 'pending'> = input.carried?.status ?? {
     runs: 0,

@@ -43,7 +43,6 @@ describe('recorded histories replay against the current workflow code', () => {
         'dbt-refresh.json',
         'dbt-refresh-on-main-queue.json',
         'dbt-refresh-wakes-on-asks.json',
-        'dbt-refresh-local.json',
       ]),
     );
   });
