@@ -41,7 +41,7 @@ export const PRELOAD_MODULES: readonly string[] = [
  * The bundle's inline source map without the sources' text (`sourcesContent`): stack traces keep
  * their file:line:column (the SDK maps them with the map's `mappings`), but every workflow thread no
  * longer holds the source text and the base64 it came in (bundle 5.0 -> 2.5 MB; worker peak RSS,
- * docs/performance.md, change 13). The SDK reads sources only for `showStackTraceSources`, which the
+ * docs/performance.md, change 12). The SDK reads sources only for `showStackTraceSources`, which the
  * project does not set.
  */
 const withoutSourcesContent: NonNullable<BundleOptions['webpackConfigHook']> = (config) => ({
