@@ -119,6 +119,15 @@ export function createActivities(deps: ActivityDeps) {
     return new Date().toISOString();
   }
 
+  /**
+   * The terminal row, durable when this resolves; then (if wanted) a model refresh ask handed to this
+   * worker's coalescer without waiting for its signal. Throws what the warehouse throws.
+   */
+  async function writeFinal(row: StateRow, refresh: boolean): Promise<void> {
+    await warehouse.upsertStates([row]);
+    if (refresh && refreshAsks) refreshAsks.askInBackground();
+  }
+
   async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
     const write = state ? writeLogged(state) : undefined;
     try {
@@ -146,11 +155,10 @@ export function createActivities(deps: ActivityDeps) {
      */
     async finishExecution(input: { row: StateRow; refresh: boolean }): Promise<void> {
       try {
-        await warehouse.upsertStates([input.row]);
+        await writeFinal(input.row, input.refresh);
       } catch (err) {
         throw toApplicationFailure(err, breakerOpts.halfOpenAfterMs);
       }
-      if (input.refresh && refreshAsks) refreshAsks.askInBackground();
     },
 
     /**
@@ -185,9 +193,10 @@ export function createActivities(deps: ActivityDeps) {
      * carries, or else `base`, the row already handed to the warehouse, is the execution's current
      * row), a status that is neither ready nor failed also writes this poll's `polled` row, computed
      * from that row by the workflow's own transition rules, and returns the time it stamped on it
-     * (`polledRowAt`, when the attempt started: see attemptStart): the workflow computes the same row from it, so the row is in the table while
-     * the workflow waits, without a write of its own and without the row travelling back in the
-     * result (decision 21). A failed write is logged like the carried row's.
+     * (`polledRowAt`, when the attempt started: see attemptStart): the workflow computes the same
+     * row from it, so the row is in the table while the workflow waits, without a write of its own
+     * and without the row travelling back in the result (decision 21). A failed write is logged like
+     * the carried row's.
      */
     async getPolicyStatus(input: {
       policyId: string;
@@ -228,7 +237,7 @@ export function createActivities(deps: ActivityDeps) {
       const stamped = { ...result, completedRowAt: startedAt };
       const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
       try {
-        await warehouse.upsertStates([row]);
+        await writeFinal(row, input.finish.refresh);
       } catch (err) {
         Context.current().log.warn(
           'final state row not written with the circuit breaker; the workflow writes it',
@@ -240,7 +249,6 @@ export function createActivities(deps: ActivityDeps) {
         );
         return result;
       }
-      if (input.finish.refresh && refreshAsks) refreshAsks.askInBackground();
       return stamped;
     },
   };
