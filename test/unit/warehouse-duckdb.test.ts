@@ -205,6 +205,46 @@ describe('DuckDbWarehouse batching', () => {
     expect(after.rowsWritten - before.rowsWritten).toBe(320);
     await wh.close();
   });
+
+  it('prepares the upsert once per batch size while the file is held, and again after a reopen; the guard holds', async () => {
+    const file = freshFile();
+    const wh = new DuckDbWarehouse({
+      path: file,
+      maxBatchRows: 50,
+      hold: { idleMs: 150, maxHoldMs: 60_000, yieldMs: 10 },
+    });
+    await wh.init();
+    const start = wh.stats();
+    for (let v = 1; v <= 8; v++)
+      await wh.upsertStates([baseRow('p1', { state_version: v, message: `m${v}` })]);
+    // A stale row through the same prepared statement: the version guard keeps the stored one.
+    await wh.upsertStates([baseRow('p1', { state_version: 3, message: 'stale' })]);
+    await wh.upsertStates([baseRow('p2'), baseRow('p3')]);
+    await wh.upsertStates([baseRow('p4', { state_version: 2 }), baseRow('p5')]);
+    let s = wh.stats();
+    expect(s.opens - start.opens).toBe(1);
+    expect(s.statements - start.statements).toBe(11);
+    expect(s.prepares - start.prepares).toBe(2);
+    expect((await wh.getState('p1'))?.message).toBe('m8');
+    // More than maxBatchRows: one transaction of three statements (50, 50, 20 rows), two new sizes.
+    await wh.upsertStates(Array.from({ length: 120 }, (_, i) => baseRow(`big-${i}`)));
+    s = wh.stats();
+    expect(s.statements - start.statements).toBe(14);
+    expect(s.prepares - start.prepares).toBe(4);
+    // The writer gives the file up when writes pause; the next open prepares again.
+    await sleep(400);
+    await wh.upsertStates([baseRow('p1', { state_version: 9, message: 'm9' })]);
+    s = wh.stats();
+    expect(s.opens - start.opens).toBeGreaterThanOrEqual(2);
+    expect(s.prepares - start.prepares).toBe(5);
+    await wh.close();
+    expect(
+      pythonQuery(
+        file,
+        `SELECT count(*), max(CASE WHEN execution_id = 'p1' THEN message END) FROM policy_execution_state`,
+      ),
+    ).toEqual([[125, 'm9']]);
+  });
 });
 
 describe('DuckDbWarehouse file lock discipline', () => {

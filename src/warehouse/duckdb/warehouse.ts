@@ -46,6 +46,7 @@ import {
   type WithDuckDbOptions,
 } from './connection';
 import { takeLease } from './lease';
+import { runPrepared } from './statements';
 
 export interface DuckDbWarehouseOptions {
   /** Database file. Resolved against the cwd. */
@@ -68,6 +69,8 @@ export interface DuckDbWarehouseStats extends WarehouseStats {
   lockRetries: number;
   /** Operations that gave up with WarehouseBusyError. */
   busyErrors: number;
+  /** Upsert statements prepared (once per batch size while the file stays open, statements.ts). */
+  prepares: number;
 }
 
 export const DEFAULT_MAX_BATCH_ROWS = 500;
@@ -79,7 +82,7 @@ export class DuckDbWarehouse implements Warehouse {
   private readonly maxBatchRows: number;
   private readonly hold: HoldPolicy;
   private readonly logger: WarehouseLogger | undefined;
-  private readonly counters = { opens: 0, statements: 0, lockRetries: 0, busyErrors: 0 };
+  private readonly counters = { opens: 0, statements: 0, prepares: 0, lockRetries: 0, busyErrors: 0 };
   private readonly writer: BatchWriter<PreparedRow>;
   private initialized: Promise<void> | null = null;
   private closed = false;
@@ -331,13 +334,13 @@ export class DuckDbWarehouse implements Warehouse {
 
   private async run<T>(
     fn: (connection: DuckDBConnection) => Promise<T>,
-    readOnly = false,
-    hold = false,
+    how: { readOnly?: boolean; hold?: boolean; transaction?: boolean } = {},
   ): Promise<T> {
     try {
       return await withDuckDb(this.path, fn, {
-        ...this.options(readOnly),
-        hold: hold ? this.hold : undefined,
+        ...this.options(how.readOnly),
+        hold: how.hold ? this.hold : undefined,
+        transaction: how.transaction,
       });
     } catch (err) {
       if (err instanceof WarehouseBusyError) this.counters.busyErrors += 1;
@@ -346,28 +349,43 @@ export class DuckDbWarehouse implements Warehouse {
   }
 
   private read<T>(fn: (connection: DuckDBConnection) => Promise<T>): Promise<T> {
-    return this.run(fn, true);
+    return this.run(fn, { readOnly: true });
   }
 
-  /** One serialized open / transaction / close for the writes at the head of the queue. */
+  /**
+   * One serialized open (or the held file) for the writes at the head of the queue: one upsert
+   * statement, autocommitted, when they fit in one (a batch of more than `maxBatchRows` rows is one
+   * transaction); the statement is prepared once per batch size while the file stays open
+   * (statements.ts).
+   */
   private async writeBatch(take: () => PreparedRow[]): Promise<number> {
+    let chunks = 0;
     return this.run(
       async (connection) => {
         // Take the batch only once the file is open: writes queued while we waited for the lock
         // (or for this process's previous operation) join this batch.
         const rows = latestPerExecution(take());
-        for (let i = 0; i < rows.length; i += this.maxBatchRows) {
-          const chunk = rows.slice(i, i + this.maxBatchRows);
-          await connection.run(
-            upsertSql(chunk.length),
-            chunk.flatMap((r) => r.params),
-          );
-          this.counters.statements += 1;
+        chunks = Math.ceil(rows.length / this.maxBatchRows);
+        if (chunks > 1) await connection.run('BEGIN TRANSACTION');
+        try {
+          for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+            const chunk = rows.slice(i, i + this.maxBatchRows);
+            const { prepared } = await runPrepared(
+              connection,
+              upsertSql(chunk.length),
+              chunk.flatMap((r) => r.params),
+            );
+            this.counters.statements += 1;
+            if (prepared) this.counters.prepares += 1;
+          }
+          if (chunks > 1) await connection.run('COMMIT');
+        } catch (err) {
+          if (chunks > 1) await connection.run('ROLLBACK').catch(() => undefined);
+          throw err;
         }
         return rows.length;
       },
-      false,
-      true,
+      { hold: true, transaction: false },
     );
   }
 }
