@@ -247,6 +247,53 @@ describe('DuckDbWarehouse batching', () => {
   });
 });
 
+describe('DuckDbWarehouse group commit', () => {
+  /** `executions` executions at once, each writing `versions` rows one after the other (as activities do). */
+  async function concurrentExecutions(wh: DuckDbWarehouse, executions: number, versions: number) {
+    await Promise.all(
+      Array.from({ length: executions }, async (_, e) => {
+        for (let v = 1; v <= versions; v++) await wh.upsertStates([baseRow(`g-${e}`, { state_version: v })]);
+      }),
+    );
+  }
+
+  it("a lone execution's writes never wait for others", async () => {
+    const wh = new DuckDbWarehouse({ path: freshFile() });
+    await wh.init();
+    for (let v = 1; v <= 6; v++) await wh.upsertStates([baseRow('alone', { state_version: v })]);
+    const s = wh.stats();
+    expect(s.delayedBatches).toBe(0);
+    expect(s.statements).toBe(6);
+    await wh.close();
+  });
+
+  it('while many executions write at once, batches wait and gather their rows; nothing is lost', async () => {
+    const file = freshFile();
+    const wh = new DuckDbWarehouse({ path: file, commitDelay: { ms: 50, siblings: 4, windowMs: 250 } });
+    await wh.init();
+    await concurrentExecutions(wh, 20, 4);
+    const s = wh.stats();
+    expect(s.delayedBatches).toBeGreaterThan(0);
+    // 80 writes of 20 executions: each delayed batch gathers the rows of several.
+    expect(s.statements).toBeLessThanOrEqual(40);
+    await wh.close();
+    expect(
+      pythonQuery(
+        file,
+        'SELECT count(*), min(state_version), max(state_version) FROM policy_execution_state',
+      ),
+    ).toEqual([[20, 4, 4]]);
+  });
+
+  it('commitDelay null writes every batch at once', async () => {
+    const wh = new DuckDbWarehouse({ path: freshFile(), commitDelay: null });
+    await wh.init();
+    await concurrentExecutions(wh, 20, 2);
+    expect(wh.stats().delayedBatches).toBe(0);
+    await wh.close();
+  });
+});
+
 describe('DuckDbWarehouse file lock discipline', () => {
   it('gives the file up when writes pause: another process can open it then', async () => {
     const file = freshFile();

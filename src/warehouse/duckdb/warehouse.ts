@@ -14,7 +14,7 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { JsonValue, StateRow } from '../../policy/state';
-import { BatchWriter, type BatchObserver } from '../batch-writer';
+import { BatchWriter, type BatchObserver, type CommitDelay } from '../batch-writer';
 import { latestPerExecution } from '../guard';
 import { prepareRow, toDbTimestamp, type PreparedRow } from '../rows';
 import {
@@ -60,6 +60,8 @@ export interface DuckDbWarehouseOptions {
   logger?: WarehouseLogger;
   /** Sees every state write batch (metrics). */
   onBatch?: BatchObserver;
+  /** Group commit under load (batch-writer.ts); `null` writes every batch at once. Default DEFAULT_COMMIT_DELAY. */
+  commitDelay?: GroupCommit | null;
 }
 
 export interface DuckDbWarehouseStats extends WarehouseStats {
@@ -71,9 +73,22 @@ export interface DuckDbWarehouseStats extends WarehouseStats {
   busyErrors: number;
   /** Upsert statements prepared (once per batch size while the file stays open, statements.ts). */
   prepares: number;
+  /** Batches that waited for more rows (group commit, DEFAULT_COMMIT_DELAY). */
+  delayedBatches: number;
 }
 
 export const DEFAULT_MAX_BATCH_ROWS = 500;
+
+/** When a batch waits for more rows: while this many executions wrote in the window. */
+export type GroupCommit = Omit<CommitDelay<PreparedRow>, 'keyOf'>;
+
+/**
+ * An upsert statement costs DuckDB ~15 ms of CPU for one row and ~25 ms for ten
+ * (`make bench-warehouse`), so while several executions are writing at once a batch waits 100 ms
+ * to gather more rows; the writes of an execution running alone (one execution in the window)
+ * never wait (docs/performance.md, change 14).
+ */
+export const DEFAULT_COMMIT_DELAY: GroupCommit = { ms: 100, siblings: 4, windowMs: 250 };
 const DEFAULT_LIST_LIMIT = 100;
 
 export class DuckDbWarehouse implements Warehouse {
@@ -96,10 +111,14 @@ export class DuckDbWarehouse implements Warehouse {
     this.maxBatchRows = Math.max(1, Math.floor(opts.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS));
     this.hold = opts.hold ?? DEFAULT_HOLD;
     this.logger = opts.logger;
+    const commitDelay = opts.commitDelay === undefined ? DEFAULT_COMMIT_DELAY : opts.commitDelay;
     this.writer = new BatchWriter<PreparedRow>({
       maxBatchRows: this.maxBatchRows,
       write: (take) => this.writeBatch(take),
       onBatch: opts.onBatch,
+      ...(commitDelay
+        ? { commitDelay: { ...commitDelay, keyOf: (row: PreparedRow) => row.executionId } }
+        : {}),
       onError: (err, calls) => {
         if (err instanceof WarehouseBusyError) return;
         this.logger?.warn('duckdb state upsert failed', { file: this.path, calls, error: String(err) });
