@@ -14,7 +14,7 @@ STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
 DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
-.PHONY: help deps build test test-unit test-snowflake-live lint demo up down status clean bench chaos snowflake-emulator
+.PHONY: help deps build test test-unit test-snowflake-live lint demo up down status clean bench bench-warehouse chaos snowflake-emulator
 
 # `make help` lists every target with the text after its `##`.
 help: ## this list
@@ -129,3 +129,10 @@ bench: deps ## the benchmark (BENCH_N=1000 by default); figures in bench/results
 	npx tsc -p bench/tsconfig.json
 	node .local/bench/build/bench/src/prepare.js
 	node .local/bench/build/bench/src/run.js
+
+# What one state write costs in the embedded warehouse (no Temporal): docs/performance.md.
+bench-warehouse: deps ## DuckDB state-write latency and CPU per statement; bench/results/warehouse-write.json
+	rm -rf .local/bench-warehouse/build
+	npx tsc -p bench/tsconfig.json --outDir .local/bench-warehouse/build
+	ln -s $(CURDIR)/dbt .local/bench-warehouse/build/dbt
+	node .local/bench-warehouse/build/bench/src/warehouse-write.js
