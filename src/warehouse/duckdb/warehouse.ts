@@ -1,6 +1,7 @@
 /**
  * One concern, the `Warehouse` interface on a DuckDB file (over ~300 lines because the interface is
- * wide: state, requests, refresh log, lease). The embedded DuckDB warehouse (docs/design.md,
+ * wide: state, requests, refresh log, lease; the SQL of the request table and the refresh log is in
+ * requests.ts, the prepared statements in statements.ts). The embedded DuckDB warehouse (docs/design.md,
  * decision 6): `DuckDbWarehouse`, the `Warehouse` for one database file. Every operation goes
  * through `withDuckDb` (connection.ts). State writes hold the file open while they keep coming and
  * give it up when they pause, when another of our processes waits for it, or when dbt takes the lease
@@ -13,18 +14,11 @@
  */
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
-import type { JsonValue, StateRow } from '../../policy/state';
+import type { StateRow } from '../../policy/state';
 import { BatchWriter, type BatchObserver, type CommitDelay } from '../batch-writer';
 import { latestPerExecution } from '../guard';
 import { prepareRow, toDbTimestamp, type PreparedRow } from '../rows';
-import {
-  addMissingColumnsSql,
-  createTableSql,
-  REFRESH_LOG_TABLE,
-  REQUESTS_TABLE,
-  STATE_TABLE,
-  TABLES,
-} from '../tables';
+import { addMissingColumnsSql, createTableSql, STATE_TABLE, TABLES } from '../tables';
 import {
   WarehouseBusyError,
   type ExecutionRequest,
@@ -34,7 +28,7 @@ import {
   type WarehouseLogger,
   type WarehouseStats,
 } from '../types';
-import { fromDb, isoTimestampSql, SELECT_LIST, upsertSql } from './codec';
+import { fromDb, SELECT_LIST, upsertSql } from './codec';
 import {
   closeHeldNow,
   DEFAULT_HOLD,
@@ -46,6 +40,7 @@ import {
   type WithDuckDbOptions,
 } from './connection';
 import { takeLease } from './lease';
+import { insertRefresh, markOutcomes, selectPendingRequests } from './requests';
 import { runPrepared } from './statements';
 
 export interface DuckDbWarehouseOptions {
@@ -210,25 +205,7 @@ export class DuckDbWarehouse implements Warehouse {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`limit must be a non-negative integer`);
     await this.ensureInit();
-    return this.read(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `SELECT request_id, CAST(policy AS VARCHAR), CAST(options AS VARCHAR),
-                ${isoTimestampSql('requested_at')}, requested_by
-           FROM ${REQUESTS_TABLE}
-          WHERE status = 'requested'
-          ORDER BY requested_at, request_id
-          LIMIT ?::BIGINT`,
-        [limit],
-      );
-      return reader.getRows().map(([id, policy, options, at, by]) => ({
-        request_id: String(id),
-        policy: JSON.parse(String(policy)) as JsonValue,
-        options:
-          options === null || options === undefined ? null : (JSON.parse(String(options)) as JsonValue),
-        requested_at: String(at),
-        requested_by: by === null || by === undefined ? null : String(by),
-      }));
-    });
+    return this.read((connection) => selectPendingRequests(connection, limit));
   }
 
   async markRequests(outcomes: readonly RequestOutcome[]): Promise<void> {
@@ -236,51 +213,13 @@ export class DuckDbWarehouse implements Warehouse {
     if (outcomes.length === 0) return;
     await this.ensureInit();
     const now = toDbTimestamp(new Date().toISOString(), 'dispatched_at', 'dispatcher');
-    await this.run(async (connection) => {
-      for (const o of outcomes) {
-        if (o.status === 'dispatched') {
-          await connection.run(
-            `UPDATE ${REQUESTS_TABLE}
-                SET status = 'dispatched', workflow_id = ?::VARCHAR, dispatched_at = ?::TIMESTAMP,
-                    dispatch_error = NULL
-              WHERE request_id = ?::VARCHAR AND status = 'requested'`,
-            [o.workflowId, now, o.requestId],
-          );
-        } else {
-          await connection.run(
-            `UPDATE ${REQUESTS_TABLE} SET dispatch_error = ?::VARCHAR
-              WHERE request_id = ?::VARCHAR AND status = 'requested'`,
-            [o.error.slice(0, 2000), o.requestId],
-          );
-        }
-      }
-    });
+    await this.run((connection) => markOutcomes(connection, outcomes, now));
   }
 
   async recordRefresh(entry: RefreshLogEntry): Promise<void> {
     this.assertOpen();
     await this.ensureInit();
-    const ts = (v: string, c: string) => toDbTimestamp(v, c, entry.refresh_id);
-    await this.run(async (connection) => {
-      await connection.run(
-        `INSERT INTO ${REFRESH_LOG_TABLE}
-           (refresh_id, started_at, finished_at, success, duration_ms, rows_affected, model_rows, requests, error, workflow_id)
-         VALUES (?::VARCHAR, ?::TIMESTAMP, ?::TIMESTAMP, ?::BOOLEAN, ?::INTEGER, ?::INTEGER, ?::INTEGER, ?::INTEGER, ?::VARCHAR, ?::VARCHAR)
-         ON CONFLICT (refresh_id) DO NOTHING`,
-        [
-          entry.refresh_id,
-          ts(entry.started_at, 'started_at'),
-          ts(entry.finished_at, 'finished_at'),
-          entry.success,
-          Math.round(entry.duration_ms),
-          entry.rows_affected,
-          entry.model_rows,
-          entry.requests,
-          entry.error === null ? null : entry.error.slice(0, 4000),
-          entry.workflow_id,
-        ],
-      );
-    });
+    await this.run((connection) => insertRefresh(connection, entry));
   }
 
   /** Row count of a table (or null if it does not exist), e.g. policy_execution_model after a refresh. */
