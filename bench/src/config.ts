@@ -79,7 +79,8 @@ export function resultsSuffix(cfg: Pick<BenchConfig, 'warehouse'>): string {
   return cfg.warehouse === 'duckdb' ? '' : `-${cfg.warehouse}`;
 }
 
-function int(name: string, fallback: number, min = 0): number {
+/** An environment whole number >= `min`, or `fallback` when unset. */
+export function int(name: string, fallback: number, min = 0): number {
   const raw = process.env[name];
   if (raw === undefined || raw.trim() === '') return fallback;
   const v = Number(raw);

@@ -15,16 +15,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { initialState, type StateRow } from '../../src/policy/state';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import { int } from './config';
 import { REPO_ROOT } from './env';
 import { summarize } from './stats';
-
-const int = (name: string, fallback: number): number => {
-  const raw = process.env[name];
-  const value = raw === undefined || raw === '' ? fallback : Number(raw);
-  if (!Number.isInteger(value) || value <= 0)
-    throw new Error(`${name} must be a positive integer, got '${raw}'`);
-  return value;
-};
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
@@ -47,9 +40,9 @@ function cpuMs(since: NodeJS.CpuUsage): number {
 }
 
 async function main(): Promise<void> {
-  const gapMs = int('BENCH_WRITE_GAP_MS', 40);
-  const latencyN = int('BENCH_WRITE_N', 100);
-  const tableRows = int('BENCH_WRITE_TABLE_ROWS', 5000);
+  const gapMs = int('BENCH_WRITE_GAP_MS', 40, 1);
+  const latencyN = int('BENCH_WRITE_N', 100, 1);
+  const tableRows = int('BENCH_WRITE_TABLE_ROWS', 5000, 1);
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'warehouse-write-'));
   const wh = new DuckDbWarehouse({ path: path.join(dir, 'warehouse.duckdb') });
   try {

@@ -178,7 +178,8 @@ function armIdleClose(file: string, h: Held): void {
   h.idleTimer.unref();
 }
 
-async function runInTransaction<T>(
+/** Run `fn` in BEGIN / COMMIT (ROLLBACK on error) when `transaction`, else as it is. */
+export async function runInTransaction<T>(
   connection: DuckDBConnection,
   fn: (connection: DuckDBConnection) => Promise<T>,
   transaction: boolean,

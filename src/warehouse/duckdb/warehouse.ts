@@ -34,6 +34,7 @@ import {
   DEFAULT_HOLD,
   DEFAULT_LOCK_TIMEOUT_MS,
   releaseHeld,
+  runInTransaction,
   serialize,
   withDuckDb,
   type HoldPolicy,
@@ -317,30 +318,28 @@ export class DuckDbWarehouse implements Warehouse {
    * (statements.ts).
    */
   private async writeBatch(take: () => PreparedRow[]): Promise<number> {
-    let chunks = 0;
     return this.run(
       async (connection) => {
         // Take the batch only once the file is open: writes queued while we waited for the lock
         // (or for this process's previous operation) join this batch.
         const rows = latestPerExecution(take());
-        chunks = Math.ceil(rows.length / this.maxBatchRows);
-        if (chunks > 1) await connection.run('BEGIN TRANSACTION');
-        try {
-          for (let i = 0; i < rows.length; i += this.maxBatchRows) {
-            const chunk = rows.slice(i, i + this.maxBatchRows);
-            const { prepared } = await runPrepared(
-              connection,
-              upsertSql(chunk.length),
-              chunk.flatMap((r) => r.params),
-            );
-            this.counters.statements += 1;
-            if (prepared) this.counters.prepares += 1;
-          }
-          if (chunks > 1) await connection.run('COMMIT');
-        } catch (err) {
-          if (chunks > 1) await connection.run('ROLLBACK').catch(() => undefined);
-          throw err;
-        }
+        const chunks = Math.ceil(rows.length / this.maxBatchRows);
+        await runInTransaction(
+          connection,
+          async () => {
+            for (let i = 0; i < rows.length; i += this.maxBatchRows) {
+              const chunk = rows.slice(i, i + this.maxBatchRows);
+              const { prepared } = await runPrepared(
+                connection,
+                upsertSql(chunk.length),
+                chunk.flatMap((r) => r.params),
+              );
+              this.counters.statements += 1;
+              if (prepared) this.counters.prepares += 1;
+            }
+          },
+          chunks > 1,
+        );
         return rows.length;
       },
       { hold: true, transaction: false },
