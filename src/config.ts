@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultDbtBin } from './dbt/runner';
 import { TASK_QUEUE } from './contracts';
+import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from './policy-api/client';
 import type { EndpointProfile } from './policy-api/types';
 import type { WarehouseConfig } from './warehouse/factory';
 import { snowflakeSettingsFromEnv } from './warehouse/snowflake/config';
@@ -103,8 +104,8 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
       baseUrl,
       profile,
       token: env.POLICY_API_TOKEN || undefined,
-      timeoutMs: intFromEnv(env, 'POLICY_API_TIMEOUT_MS', 30_000, 1),
-      maxResponseBytes: intFromEnv(env, 'POLICY_API_MAX_RESPONSE_BYTES', 1024 * 1024, 1),
+      timeoutMs: intFromEnv(env, 'POLICY_API_TIMEOUT_MS', DEFAULT_TIMEOUT_MS, 1),
+      maxResponseBytes: intFromEnv(env, 'POLICY_API_MAX_RESPONSE_BYTES', DEFAULT_MAX_RESPONSE_BYTES, 1),
     },
     breaker: {
       threshold: intFromEnv(env, 'POLICY_API_BREAKER_THRESHOLD', 10),

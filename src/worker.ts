@@ -23,7 +23,7 @@ export { createDbtWorker, dbtExecutor, refreshTarget } from './plugin/dbt-worker
 /**
  * Optional worker tuning (slots and cache; the SDK's defaults otherwise), e.g. for the benchmark:
  * WORKER_MAX_CACHED_WORKFLOWS, WORKER_MAX_CONCURRENT_WORKFLOW_TASKS, WORKER_MAX_CONCURRENT_ACTIVITIES,
- * WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES.
+ * WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES, WORKER_MAX_EAGER_ACTIVITIES (0 turns eager activity execution off).
  */
 export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Partial<WorkerOptions> {
   const options: Partial<WorkerOptions> = {};
@@ -32,6 +32,7 @@ export function workerTuningFromEnv(env: NodeJS.ProcessEnv = process.env): Parti
     WORKER_MAX_CONCURRENT_WORKFLOW_TASKS: 'maxConcurrentWorkflowTaskExecutions',
     WORKER_MAX_CONCURRENT_ACTIVITIES: 'maxConcurrentActivityTaskExecutions',
     WORKER_MAX_CONCURRENT_LOCAL_ACTIVITIES: 'maxConcurrentLocalActivityExecutions',
+    WORKER_MAX_EAGER_ACTIVITIES: 'maxEagerActivityReservationsPerWorkflowTask',
   } as const;
   for (const [name, option] of Object.entries(settings)) {
     if (env[name] !== undefined && env[name] !== '') options[option] = intFromEnv(env, name, 0);

@@ -11,6 +11,7 @@ import { REPO_ROOT } from '../config';
 import { defaultDbtBin } from '../dbt/runner';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../policy-api/client';
 import type { EndpointProfile } from '../policy-api/types';
+import { MAX_API_TIMEOUT_MS } from '../policy/input';
 import type { WarehouseConfig } from '../warehouse/factory';
 
 export interface PolicyApiOptions {
@@ -149,6 +150,12 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
   const rps = options.maxApiRequestsPerSecond;
   if (rps !== undefined && !(Number.isFinite(rps) && rps > 0))
     throw new TypeError(`policy-execution plugin: maxApiRequestsPerSecond must be a number > 0, got ${rps}`);
+  const timeoutMs = wholeNumber('policyApi.timeoutMs', policyApi.timeoutMs, DEFAULT_TIMEOUT_MS, 1);
+  if (timeoutMs > MAX_API_TIMEOUT_MS)
+    throw new TypeError(
+      `policy-execution plugin: policyApi.timeoutMs must be at most ${MAX_API_TIMEOUT_MS} ` +
+        `(an API activity attempt's start-to-close leaves room for its state write), got ${timeoutMs}`,
+    );
   const breaker = options.breaker ?? DEFAULT_BREAKER;
   const refresh = options.modelRefresh === false ? null : (options.modelRefresh ?? {});
   const dbt = refresh === null || refresh.dbtWorker === false ? null : (refresh.dbtWorker ?? {});
@@ -162,7 +169,7 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
       baseUrl: policyApi.url,
       profile,
       token: policyApi.token || undefined,
-      timeoutMs: wholeNumber('policyApi.timeoutMs', policyApi.timeoutMs, DEFAULT_TIMEOUT_MS, 1),
+      timeoutMs,
       maxResponseBytes: wholeNumber(
         'policyApi.maxResponseBytes',
         policyApi.maxResponseBytes,

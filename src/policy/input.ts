@@ -76,6 +76,19 @@ export const PolicySchema = z.strictObject({
 });
 export type PolicyData = z.infer<typeof PolicySchema>;
 
+/**
+ * Start-to-close timeout of each policy API activity attempt (create, poll, trigger): it bounds an
+ * attempt whose worker died or never received the task, then Temporal's retry policy retries. The
+ * API client's own deadline (POLICY_API_TIMEOUT_MS) must end a call well before it: see
+ * MAX_API_TIMEOUT_MS.
+ */
+export const API_ACTIVITY_START_TO_CLOSE_MS = 45_000;
+/**
+ * Longest API client deadline allowed: the attempt also writes its state row, so a call must end
+ * with at least 5 s of the attempt left, or Temporal would time the attempt out and call again.
+ */
+export const MAX_API_TIMEOUT_MS = API_ACTIVITY_START_TO_CLOSE_MS - 5_000;
+
 export const DEFAULT_MAX_POLLS = 3;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 

@@ -19,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { PolicyActivities } from '../activities';
 import {
+  API_ACTIVITY_START_TO_CLOSE_MS,
   breakerCompletedEvent,
   classifyPolicyStatus,
   failedStatusMessage,
@@ -179,8 +180,9 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   }
   const opts = options.value;
   const api = proxyActivities<PolicyActivities>({
-    // The client's own timeout (30 s by default) fires first; this bounds a lost worker.
-    startToCloseTimeout: '45 s',
+    // The client's own deadline (30 s by default, at most MAX_API_TIMEOUT_MS) fires first; this
+    // bounds a lost worker or a task that never reached one.
+    startToCloseTimeout: API_ACTIVITY_START_TO_CLOSE_MS,
     retry: {
       initialInterval: opts.retry.initialIntervalMs,
       backoffCoefficient: 2,

@@ -51,6 +51,10 @@ describe('plugin options', () => {
     expect(
       () => new PolicyExecutionPlugin({ ...base, breaker: { threshold: -1, halfOpenAfterMs: 5 } }),
     ).toThrow(/breaker.threshold/);
+    expect(
+      () =>
+        new PolicyExecutionPlugin({ ...base, policyApi: { url: 'http://127.0.0.1:1', timeoutMs: 40_001 } }),
+    ).toThrow(/policyApi.timeoutMs must be at most 40000/);
   });
 });
 

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPolicyApiClient, type PolicyApiConfig } from '../../src/policy-api/client';
 import { classifyHttpStatus, parseRetryAfter } from '../../src/policy-api/errors';
 import { PolicyApiError, type PolicyApi } from '../../src/policy-api/types';
-import type { PolicyData } from '../../src/policy/input';
+import { API_ACTIVITY_START_TO_CLOSE_MS, MAX_API_TIMEOUT_MS, type PolicyData } from '../../src/policy/input';
 
 const ORIGIN = 'http://policy.test';
 const TOKEN = 'sekr3t-T0ken-value';
@@ -576,6 +576,23 @@ describe('configuration and lifecycle', () => {
     }
     expect(message).toMatch(/token contains characters not allowed/);
     expect(message).not.toContain(TOKEN);
+  });
+
+  it('refuses a deadline that leaves an API activity attempt no time for its state write', () => {
+    expect(MAX_API_TIMEOUT_MS).toBeLessThan(API_ACTIVITY_START_TO_CLOSE_MS);
+    const api = createPolicyApiClient({
+      baseUrl: ORIGIN,
+      timeoutMs: MAX_API_TIMEOUT_MS,
+      dispatcher: mockAgent,
+    });
+    void api.close();
+    expect(() =>
+      createPolicyApiClient({ baseUrl: ORIGIN, timeoutMs: MAX_API_TIMEOUT_MS + 1, dispatcher: mockAgent }),
+    ).toThrow(
+      new RegExp(
+        `POLICY_API_TIMEOUT_MS\\) must be at most ${MAX_API_TIMEOUT_MS}, got ${MAX_API_TIMEOUT_MS + 1}`,
+      ),
+    );
   });
 
   it('close() leaves a passed-in dispatcher open; calls after close fail retryably', async () => {
