@@ -445,4 +445,17 @@ describe('withDuckDb', () => {
       ['kept'],
     ]);
   });
+
+  it('opens the file with one DuckDB thread (writes and reads alike)', async () => {
+    const file = freshFile();
+    await new DuckDbWarehouse({ path: file }).init();
+    const threads = async (readOnly: boolean) =>
+      withDuckDb(
+        file,
+        async (c) => (await c.runAndReadAll(`SELECT current_setting('threads')`)).getRows()[0]?.[0],
+        { readOnly },
+      );
+    expect(Number(await threads(false))).toBe(1);
+    expect(Number(await threads(true))).toBe(1);
+  });
 });

@@ -93,7 +93,10 @@ async function openWithRetry(
 ): Promise<{ instance: DuckDBInstance; retries: number; waitedMs: number }> {
   const timeoutMs = opts.lockTimeoutMs ?? DEFAULT_LOCK_TIMEOUT_MS;
   const started = Date.now();
-  const options = opts.readOnly ? { access_mode: 'READ_ONLY' } : undefined;
+  // One DuckDB thread: the state writes are one small statement at a time, and a second thread only
+  // adds scheduling for them on a machine whose cores the worker's own threads already use.
+  const options: Record<string, string> = { threads: '1' };
+  if (opts.readOnly) options.access_mode = 'READ_ONLY';
   let attempt = 0;
   for (;;) {
     try {
