@@ -11,7 +11,7 @@ import { REPO_ROOT } from '../config';
 import { defaultDbtBin } from '../dbt/runner';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../policy-api/client';
 import type { EndpointProfile } from '../policy-api/types';
-import { MAX_API_TIMEOUT_MS } from '../policy/input';
+import { apiTimeoutProblem } from '../policy/input';
 import type { WarehouseConfig } from '../warehouse/factory';
 
 export interface PolicyApiOptions {
@@ -151,11 +151,8 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
   if (rps !== undefined && !(Number.isFinite(rps) && rps > 0))
     throw new TypeError(`policy-execution plugin: maxApiRequestsPerSecond must be a number > 0, got ${rps}`);
   const timeoutMs = wholeNumber('policyApi.timeoutMs', policyApi.timeoutMs, DEFAULT_TIMEOUT_MS, 1);
-  if (timeoutMs > MAX_API_TIMEOUT_MS)
-    throw new TypeError(
-      `policy-execution plugin: policyApi.timeoutMs must be at most ${MAX_API_TIMEOUT_MS} ` +
-        `(an API activity attempt's start-to-close leaves room for its state write), got ${timeoutMs}`,
-    );
+  const timeoutProblem = apiTimeoutProblem(timeoutMs);
+  if (timeoutProblem) throw new TypeError(`policy-execution plugin: policyApi.timeoutMs ${timeoutProblem}`);
   const breaker = options.breaker ?? DEFAULT_BREAKER;
   const refresh = options.modelRefresh === false ? null : (options.modelRefresh ?? {});
   const dbt = refresh === null || refresh.dbtWorker === false ? null : (refresh.dbtWorker ?? {});

@@ -5,7 +5,7 @@
  * parses the body and hands it back cleaned (redact.ts) for the endpoint to map onto its result.
  */
 import { Agent, request, type Dispatcher } from 'undici';
-import { API_ACTIVITY_START_TO_CLOSE_MS, MAX_API_TIMEOUT_MS } from '../policy/input';
+import { apiTimeoutProblem } from '../policy/input';
 import type { JsonValue } from '../policy/state';
 import {
   checkProfile,
@@ -71,12 +71,8 @@ export function createPolicyApiClient(config: PolicyApiConfig): PolicyApi {
   const profile = checkProfile(config.profile);
   const base = normalizeBaseUrl(config.baseUrl);
   const timeoutMs = positiveInt('timeoutMs', config.timeoutMs, DEFAULT_TIMEOUT_MS);
-  if (timeoutMs > MAX_API_TIMEOUT_MS) {
-    throw new Error(
-      `policy API timeoutMs (POLICY_API_TIMEOUT_MS) must be at most ${MAX_API_TIMEOUT_MS}, got ${timeoutMs}: ` +
-        `each API activity attempt has ${API_ACTIVITY_START_TO_CLOSE_MS} ms (start-to-close) for the call and its state write`,
-    );
-  }
+  const timeoutProblem = apiTimeoutProblem(timeoutMs);
+  if (timeoutProblem) throw new Error(`policy API timeoutMs (POLICY_API_TIMEOUT_MS) ${timeoutProblem}`);
   const maxResponseBytes = positiveInt(
     'maxResponseBytes',
     config.maxResponseBytes,

@@ -89,6 +89,15 @@ export const API_ACTIVITY_START_TO_CLOSE_MS = 45_000;
  */
 export const MAX_API_TIMEOUT_MS = API_ACTIVITY_START_TO_CLOSE_MS - 5_000;
 
+/** What is wrong with an API client deadline of `timeoutMs` (over MAX_API_TIMEOUT_MS), or null. */
+export function apiTimeoutProblem(timeoutMs: number): string | null {
+  if (timeoutMs <= MAX_API_TIMEOUT_MS) return null;
+  return (
+    `must be at most ${MAX_API_TIMEOUT_MS}, got ${timeoutMs}: each API activity attempt has ` +
+    `${API_ACTIVITY_START_TO_CLOSE_MS} ms (start-to-close) for the call and its state write`
+  );
+}
+
 export const DEFAULT_MAX_POLLS = 3;
 export const DEFAULT_POLL_INTERVAL_MS = 2000;
 
