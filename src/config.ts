@@ -6,7 +6,7 @@
 import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultDbtBin } from './dbt/runner';
-import { TASK_QUEUE } from './contracts';
+import { REFRESH_DEFAULTS, TASK_QUEUE } from './contracts';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from './policy-api/client';
 import type { EndpointProfile } from './policy-api/types';
 import type { WarehouseConfig } from './warehouse/factory';
@@ -136,9 +136,9 @@ function loadDbtConfig(
     dbtBin: env.DBT_BIN || defaultDbtBin(REPO_ROOT),
     workDir: path.resolve(env.DBT_WORK_DIR || '.local/dbt-worker'),
     target: env.DBT_TARGET || warehouse.kind,
-    debounceMs: intFromEnv(env, 'DBT_REFRESH_DEBOUNCE_MS', 1_000),
-    maxWaitMs: intFromEnv(env, 'DBT_REFRESH_MAX_WAIT_MS', 10_000),
-    askIntervalMs: intFromEnv(env, 'DBT_REFRESH_ASK_INTERVAL_MS', 1_000),
+    debounceMs: intFromEnv(env, 'DBT_REFRESH_DEBOUNCE_MS', REFRESH_DEFAULTS.debounceMs),
+    maxWaitMs: intFromEnv(env, 'DBT_REFRESH_MAX_WAIT_MS', REFRESH_DEFAULTS.maxWaitMs),
+    askIntervalMs: intFromEnv(env, 'DBT_REFRESH_ASK_INTERVAL_MS', REFRESH_DEFAULTS.askIntervalMs),
     runTimeoutMs: intFromEnv(env, 'DBT_RUN_TIMEOUT_MS', 600_000, 1),
     mode: dbtMode(env.DBT_RUNNER),
   };

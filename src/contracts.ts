@@ -78,12 +78,22 @@ export interface RefreshStatus {
   last: RefreshOutcome | null;
 }
 
+/**
+ * Model-refresh defaults, for the environment (src/config.ts), the plugin options and the refresher.
+ * `askIntervalMs`: at most one refresh signal per this many ms from one worker. Every signal costs the
+ * refresher a workflow task under its workflow lock; with one a second, an overloaded server handed
+ * each completion a new task at once, the lock was never free, and the server's own work for the
+ * refresher (dispatching its dbt activity, firing its timers) waited 30 s to minutes
+ * (docs/performance.md, change 16).
+ */
+export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askIntervalMs: 5_000 } as const;
+
 export interface DbtRefreshInput {
   /** Task queue of the dbt worker (one activity slot). */
   dbtTaskQueue: string;
-  /** Quiet period after the last ask before dbt runs. Default 1000. */
+  /** Quiet period after the last ask before dbt runs (REFRESH_DEFAULTS). */
   debounceMs?: number;
-  /** Longest wait from the first ask of a batch to its dbt run. Default 10 000. */
+  /** Longest wait from the first ask of a batch to its dbt run (REFRESH_DEFAULTS). */
   maxWaitMs?: number;
   /** Pause after a batch whose dbt run failed (all retries), before trying again. Default 30 000. */
   failurePauseMs?: number;

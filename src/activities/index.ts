@@ -19,7 +19,12 @@ import {
   type PolicyStatusResult,
 } from '../policy-api/types';
 import type { Warehouse } from '../warehouse/types';
-import { DBT_REFRESH_WORKFLOW_TYPE, refreshRequestedSignal, type DbtRefreshInput } from '../contracts';
+import {
+  DBT_REFRESH_WORKFLOW_TYPE,
+  REFRESH_DEFAULTS,
+  refreshRequestedSignal,
+  type DbtRefreshInput,
+} from '../contracts';
 import { retryTiming, toApplicationFailure } from './failures';
 import { RefreshAskCoalescer } from './refresh-asks';
 
@@ -42,7 +47,7 @@ export interface RefreshTarget {
   /** Task queue the refresher workflow runs on (the dbt task queue). */
   taskQueue: string;
   input: DbtRefreshInput;
-  /** At most one refresh signal per this many ms from this worker (asks coalesced). Default 1000. */
+  /** At most one refresh signal per this many ms from this worker (asks coalesced). Default REFRESH_DEFAULTS.askIntervalMs. */
   askIntervalMs?: number;
 }
 
@@ -83,7 +88,10 @@ export function createActivities(deps: ActivityDeps) {
   if (breaker) deps.onBreaker?.(breaker);
   const refresh = deps.refresh;
   const refreshAsks = refresh
-    ? new RefreshAskCoalescer((count) => sendRefreshAsk(refresh, count), refresh.askIntervalMs ?? 1_000)
+    ? new RefreshAskCoalescer(
+        (count) => sendRefreshAsk(refresh, count),
+        refresh.askIntervalMs ?? REFRESH_DEFAULTS.askIntervalMs,
+      )
     : null;
 
   async function callApi<T>(fn: () => Promise<T>): Promise<T> {

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import { DEFAULT_BREAKER, type BreakerOptions } from '../activities';
 import { REPO_ROOT } from '../config';
+import { REFRESH_DEFAULTS } from '../contracts';
 import { defaultDbtBin } from '../dbt/runner';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../policy-api/client';
 import type { EndpointProfile } from '../policy-api/types';
@@ -55,7 +56,7 @@ export interface ModelRefreshOptions {
   debounceMs?: number;
   /** Longest wait from the first ask of a batch to its dbt run. Default 10 000. */
   maxWaitMs?: number;
-  /** At most one refresh signal per this many ms from this worker. Default 1000. */
+  /** At most one refresh signal per this many ms from this worker. Default 5000. */
   askIntervalMs?: number;
   /** Run the dbt worker in this process (default), or `false` when another process runs it. */
   dbtWorker?: DbtWorkerOptions | false;
@@ -188,9 +189,13 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
     refresh: refresh && {
       workflowId: refresh.workflowId || 'policy-model-refresh',
       taskQueue: refresh.taskQueue || `${taskQueue}-dbt`,
-      debounceMs: wholeNumber('modelRefresh.debounceMs', refresh.debounceMs, 1_000),
-      maxWaitMs: wholeNumber('modelRefresh.maxWaitMs', refresh.maxWaitMs, 10_000),
-      askIntervalMs: wholeNumber('modelRefresh.askIntervalMs', refresh.askIntervalMs, 1_000),
+      debounceMs: wholeNumber('modelRefresh.debounceMs', refresh.debounceMs, REFRESH_DEFAULTS.debounceMs),
+      maxWaitMs: wholeNumber('modelRefresh.maxWaitMs', refresh.maxWaitMs, REFRESH_DEFAULTS.maxWaitMs),
+      askIntervalMs: wholeNumber(
+        'modelRefresh.askIntervalMs',
+        refresh.askIntervalMs,
+        REFRESH_DEFAULTS.askIntervalMs,
+      ),
     },
     dbtWorker: dbt && {
       projectDir: path.resolve(dbt.projectDir ?? path.join(REPO_ROOT, 'dbt')),

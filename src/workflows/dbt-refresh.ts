@@ -24,6 +24,7 @@ import {
 } from '@temporalio/workflow';
 import type { DbtActivities } from '../activities/dbt';
 import {
+  REFRESH_DEFAULTS,
   refreshRequestedSignal,
   refreshStatusQuery,
   type DbtRefreshInput,
@@ -35,8 +36,8 @@ const WAKE_ON_ASKS_PATCH = 'refresh-wakes-on-asks';
 
 export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   const info = workflowInfo();
-  const debounceMs = input.debounceMs ?? 1_000;
-  const maxWaitMs = input.maxWaitMs ?? 10_000;
+  const debounceMs = input.debounceMs ?? REFRESH_DEFAULTS.debounceMs;
+  const maxWaitMs = input.maxWaitMs ?? REFRESH_DEFAULTS.maxWaitMs;
   const runsPerHistory = input.runsPerHistory ?? 100;
 
   const { runModelRefresh } = proxyActivities<DbtActivities>({

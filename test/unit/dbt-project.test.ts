@@ -83,6 +83,7 @@ describe('worker dbt configuration', () => {
       workflowId: 'policy-model-refresh',
       debounceMs: 1000,
       maxWaitMs: 10_000,
+      askIntervalMs: 5000,
       mode: 'daemon',
     });
     expect(c.dbt?.projectDir).toBe(path.resolve(__dirname, '../../dbt'));

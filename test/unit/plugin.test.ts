@@ -25,6 +25,8 @@ describe('plugin options', () => {
       workflowId: 'policy-model-refresh',
       taskQueue: 'my-app-dbt',
       debounceMs: 1000,
+      maxWaitMs: 10_000,
+      askIntervalMs: 5000,
     });
     expect(r.dbtWorker).toMatchObject({ target: 'duckdb', mode: 'daemon' });
     expect(r.dispatchIntervalMs).toBe(1000);
