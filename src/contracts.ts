@@ -56,6 +56,12 @@ export interface RefreshAsk {
   executionId?: string;
   /** How many asks this signal carries (a worker coalesces its asks); default 1. */
   count?: number;
+  /**
+   * Set when the worker held this signal back to keep to its ask interval: its next one may follow
+   * within this many ms, so the refresher does not yet take the asks as stopped
+   * (src/policy/refresh-batch.ts).
+   */
+  pacedMs?: number;
 }
 
 /** One `dbt run --select policy_execution_model` as the refresher saw it. */

@@ -51,14 +51,17 @@ export interface RefreshTarget {
   askIntervalMs?: number;
 }
 
-/** One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not running). */
-export async function sendRefreshAsk(target: RefreshTarget, count: number): Promise<void> {
+/**
+ * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
+ * running); `pacedMs` > 0: the sender held it back to keep to its ask interval.
+ */
+export async function sendRefreshAsk(target: RefreshTarget, count: number, pacedMs = 0): Promise<void> {
   await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
     workflowId: target.workflowId,
     taskQueue: target.taskQueue,
     args: [target.input],
     signal: refreshRequestedSignal,
-    signalArgs: [{ count }],
+    signalArgs: [pacedMs > 0 ? { count, pacedMs } : { count }],
   });
 }
 
@@ -89,7 +92,7 @@ export function createActivities(deps: ActivityDeps) {
   const refresh = deps.refresh;
   const refreshAsks = refresh
     ? new RefreshAskCoalescer(
-        (count) => sendRefreshAsk(refresh, count),
+        (count, pacedMs) => sendRefreshAsk(refresh, count, pacedMs),
         refresh.askIntervalMs ?? REFRESH_DEFAULTS.askIntervalMs,
       )
     : null;

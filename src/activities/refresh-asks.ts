@@ -12,8 +12,12 @@
  * Temporal; if sending fails, every ask of that batch fails (and its local activity retries, joining
  * a later batch). The first ask after a quiet interval is sent at once, so a lone execution is not
  * delayed; during a burst an ask waits at most `minIntervalMs` (plus the send).
+ *
+ * A signal held back to keep to the interval is sent paced (`pacedMs` = `minIntervalMs`): more may
+ * follow within that time, which the refresher allows for before it counts the asks as stopped
+ * (src/policy/refresh-batch.ts).
  */
-export type SendRefreshAsk = (count: number) => Promise<void>;
+export type SendRefreshAsk = (count: number, pacedMs: number) => Promise<void>;
 
 interface Batch {
   count: number;
@@ -70,18 +74,18 @@ export class RefreshAskCoalescer {
     const wait = Math.max(0, this.lastSentAt + this.minIntervalMs - this.now());
     this.timer = setTimeout(() => {
       this.timer = null;
-      this.flush();
+      this.flush(wait > 0);
     }, wait);
   }
 
-  private flush(): void {
+  private flush(paced: boolean): void {
     const batch = this.batch;
     if (!batch) return;
     this.batch = null;
     this.lastSentAt = this.now();
     this.signalsSent += 1;
     this.inFlight = Promise.resolve()
-      .then(() => this.send(batch.count))
+      .then(() => this.send(batch.count, paced ? this.minIntervalMs : 0))
       .then(batch.resolve, batch.reject);
     void this.inFlight.finally(() => {
       this.inFlight = null;

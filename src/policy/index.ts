@@ -3,3 +3,4 @@ export * from './input';
 export * from './state';
 export * from './idempotency';
 export * from './own-rows';
+export * from './refresh-batch';

@@ -23,6 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DbtActivities } from '../activities/dbt';
+import { askCount, batchDueAt, quietAfter } from '../policy';
 import {
   REFRESH_DEFAULTS,
   refreshRequestedSignal,
@@ -61,21 +62,23 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   let pending = input.carried?.pending ?? 0;
   let firstAskAt: number | null = pending > 0 ? Date.now() : null;
   let lastAskAt: number | null = firstAskAt;
+  let quietMs = debounceMs;
 
   setHandler(refreshRequestedSignal, (ask) => {
-    const count = ask?.count;
-    pending += typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+    pending += askCount(ask);
     const now = Date.now();
     firstAskAt ??= now;
     lastAskAt = now;
+    quietMs = quietAfter(ask, debounceMs, maxWaitMs);
   });
   setHandler(refreshStatusQuery, () => ({ ...status, pending }));
 
   for (let runsHere = 0; runsHere < runsPerHistory && !workflowInfo().continueAsNewSuggested; ) {
     await condition(() => pending > 0);
-    // Debounce: run once asks stop for debounceMs, or maxWaitMs after the first ask.
+    // Debounce: run once asks stop (for debounceMs, longer after a paced ask), or maxWaitMs after
+    // the first ask.
     for (;;) {
-      const due = Math.min((lastAskAt ?? 0) + debounceMs, (firstAskAt ?? 0) + maxWaitMs);
+      const due = batchDueAt({ firstAskAt: firstAskAt ?? 0, lastAskAt: lastAskAt ?? 0, quietMs, maxWaitMs });
       const now = Date.now();
       if (now >= due) break;
       if (patched(WAKE_ON_ASKS_PATCH)) {
@@ -90,6 +93,7 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
     const batch = pending;
     pending = 0;
     firstAskAt = lastAskAt = null;
+    quietMs = debounceMs;
     runsHere += 1;
     const refreshId = `${info.workflowId}:${info.runId.slice(0, 8)}:${runsHere}`;
     try {

@@ -3,10 +3,10 @@ import { RefreshAskCoalescer } from '../../src/activities/refresh-asks';
 
 /** A send whose every call is answered by the test. */
 function controlledSend() {
-  const calls: { count: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  const send = (count: number) =>
+  const calls: { count: number; pacedMs: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
+  const send = (count: number, pacedMs: number) =>
     new Promise<void>((resolve, reject) => {
-      calls.push({ count, resolve, reject });
+      calls.push({ count, pacedMs, resolve, reject });
     });
   return { send, calls };
 }
@@ -44,6 +44,8 @@ describe('RefreshAskCoalescer', () => {
     expect(calls).toHaveLength(1); // still inside the interval
     await vi.advanceTimersByTimeAsync(1);
     expect(calls.map((x) => x.count)).toEqual([1, 9]);
+    // The lone first ask went at once; the burst's signal was held back, and says so.
+    expect(calls.map((x) => x.pacedMs)).toEqual([0, 1000]);
     expect(settled).toEqual([]);
     calls[1]!.resolve();
     await Promise.all(burst);

@@ -1,0 +1,34 @@
+/**
+ * When the refresher runs dbt for the asks it holds (src/workflows/dbt-refresh.ts): once asks have
+ * stopped for a quiet time, but never later than `maxWaitMs` after the first ask of the batch.
+ *
+ * A worker sends at most one ask signal per ask interval. A signal it held back to keep to that
+ * interval says so (`pacedMs`: its next one may follow within that time), so the refresher does not
+ * take the gap before the next signal of a burst for asks that stopped: its quiet time after such an
+ * ask is `pacedMs` plus the debounce. During a burst the batch then runs every `maxWaitMs`, as it did
+ * with one signal a second; a lone execution's ask is not held back and waits only the debounce.
+ */
+import type { RefreshAsk } from '../contracts';
+
+/** How many asks one signal stands for (1 unless it carries a positive whole count). */
+export function askCount(ask: RefreshAsk | undefined): number {
+  const count = ask?.count;
+  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+}
+
+/** How long after this ask the asks count as stopped. */
+export function quietAfter(ask: RefreshAsk | undefined, debounceMs: number, maxWaitMs: number): number {
+  const paced = ask?.pacedMs;
+  const pacedMs = typeof paced === 'number' && Number.isFinite(paced) && paced > 0 ? paced : 0;
+  return debounceMs + Math.min(pacedMs, maxWaitMs);
+}
+
+/** The time (ms since the epoch) the batch is due. */
+export function batchDueAt(batch: {
+  firstAskAt: number;
+  lastAskAt: number;
+  quietMs: number;
+  maxWaitMs: number;
+}): number {
+  return Math.min(batch.lastAskAt + batch.quietMs, batch.firstAskAt + batch.maxWaitMs);
+}
