@@ -8,16 +8,20 @@
  * ask is `pacedMs` plus the debounce. During a burst the batch then runs every `maxWaitMs`, as it did
  * with one signal a second; a lone execution's ask is not held back and waits only the debounce.
  */
-import type { RefreshAsk } from '../contracts';
+/** What the rules read of one ask signal (the signal's type, `RefreshAsk`, is in src/contracts.ts). */
+interface AskFields {
+  count?: unknown;
+  pacedMs?: unknown;
+}
 
 /** How many asks one signal stands for (1 unless it carries a positive whole count). */
-export function askCount(ask: RefreshAsk | undefined): number {
+export function askCount(ask: AskFields | undefined): number {
   const count = ask?.count;
   return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
 }
 
 /** How long after this ask the asks count as stopped. */
-export function quietAfter(ask: RefreshAsk | undefined, debounceMs: number, maxWaitMs: number): number {
+export function quietAfter(ask: AskFields | undefined, debounceMs: number, maxWaitMs: number): number {
   const paced = ask?.pacedMs;
   const pacedMs = typeof paced === 'number' && Number.isFinite(paced) && paced > 0 ? paced : 0;
   return debounceMs + Math.min(pacedMs, maxWaitMs);
