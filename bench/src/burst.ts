@@ -5,6 +5,7 @@
  * a few executions one at a time on the idle stack. The figures come from analyse-burst.ts.
  */
 import type { Client } from '@temporalio/client';
+import type { SearchAttributePair } from '@temporalio/common';
 import type { BenchConfig } from './config';
 import { parseHistory, type HistoryFacts } from './history';
 
@@ -31,6 +32,8 @@ export interface BurstSpec {
   warmup?: Batch;
   /** After the burst, one at a time: what orchestration costs when nothing queues. */
   isolated?: Batch;
+  /** Search attributes set at start (the project's: as its own starters set them; the floor's: none). */
+  startSearchAttributes?: SearchAttributePair[];
 }
 
 export interface BurstResult {
@@ -77,6 +80,7 @@ async function startMany(
       taskQueue: spec.taskQueue,
       workflowId: id,
       args: batch.args(id),
+      ...(spec.startSearchAttributes ? { typedSearchAttributes: spec.startSearchAttributes } : {}),
     });
     latencies?.push(Date.now() - t);
   });

@@ -5,13 +5,12 @@
  * for the project here and for its floor in floors.ts.
  */
 import type { Client } from '@temporalio/client';
-import { WORKFLOW_TYPE } from '../../src/contracts';
 import { DEFAULT_MAX_POLLS, DEFAULT_POLL_INTERVAL_MS, READY_STATUSES, WAIT_STATUSES } from '../../src/policy';
 import type { ReferenceAnalysis } from './analyse-burst';
 import { pool } from './burst';
 import type { BenchConfig } from './config';
 import { measureBurst } from './measure';
-import { policyArgs } from './orchestrated';
+import { OURS, policyArgs } from './orchestrated';
 import type { Stack } from './stack';
 
 export const GUIDE_SHAPE = {
@@ -53,7 +52,7 @@ export async function runGuideOurs(
     stack,
     worker,
     {
-      workflowType: WORKFLOW_TYPE,
+      ...OURS,
       taskQueue: stack.taskQueue,
       // Warm-up in the quick shape (ready on the first poll): only the worker's start-up is left out.
       warmup: { prefix: `bench-${stack.tag}-gw-`, n: cfg.warmup, args: policyArgs({ refreshModel: false }) },

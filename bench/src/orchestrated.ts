@@ -3,7 +3,12 @@
  * then the model refresh: the bench waits until the refresher reports every ask served.
  */
 import type { Client } from '@temporalio/client';
-import { refreshStatusQuery, WORKFLOW_TYPE, type RefreshStatus } from '../../src/contracts';
+import {
+  refreshStatusQuery,
+  START_SEARCH_ATTRIBUTES,
+  WORKFLOW_TYPE,
+  type RefreshStatus,
+} from '../../src/contracts';
 import { runBurst, sleep, type BurstResult } from './burst';
 import type { BenchConfig } from './config';
 import type { Stack } from './stack';
@@ -15,6 +20,13 @@ export interface OrchestratedResult extends BurstResult {
   /** When this part ended (isolated executions included): later refreshes belong to other parts. */
   endedAt: number;
 }
+
+/**
+ * The project's executions, started as its own starters (CLI, dispatcher, schedules, bulk runs) start
+ * them: with the first row's status set, so the workflow does not upsert it (docs/design.md, decision
+ * 21; docs/performance.md, change 17).
+ */
+export const OURS = { workflowType: WORKFLOW_TYPE, startSearchAttributes: START_SEARCH_ATTRIBUTES };
 
 export function benchPolicy(id: string): Record<string, unknown> {
   return {
@@ -61,7 +73,7 @@ export async function runOrchestrated(
   const burst = await runBurst(
     client,
     {
-      workflowType: WORKFLOW_TYPE,
+      ...OURS,
       taskQueue: stack.taskQueue,
       // Warm-up: no model refresh asks.
       warmup: { prefix: `bench-${stack.tag}-w-`, n: cfg.warmup, args: policyArgs({ refreshModel: false }) },
