@@ -62,6 +62,12 @@ export interface RefreshAsk {
    * (src/policy/refresh-batch.ts).
    */
   pacedMs?: number;
+  /**
+   * When the earliest ask this signal carries was made (ms since the epoch, the sender's clock): the
+   * refresher counts `maxWaitMs` from it, not from when the signal reached it
+   * (src/policy/refresh-batch.ts).
+   */
+  askedAt?: number;
 }
 
 /** One `dbt run --select policy_execution_model` as the refresher saw it. */
@@ -107,8 +113,8 @@ export interface DbtRefreshInput {
   maxAttempts?: number;
   /** Continue-as-new after this many dbt runs. Default 100. */
   runsPerHistory?: number;
-  /** Carried over by continue-as-new. */
-  carried?: { pending: number; status: Omit<RefreshStatus, 'pending'> };
+  /** Carried over by continue-as-new (`firstAskAt`: when the pending asks' batch began). */
+  carried?: { pending: number; status: Omit<RefreshStatus, 'pending'>; firstAskAt?: number | null };
 }
 
 export const refreshRequestedSignal = defineSignal<[RefreshAsk?]>('refreshRequested');

@@ -24,6 +24,7 @@ import {
   REFRESH_DEFAULTS,
   refreshRequestedSignal,
   type DbtRefreshInput,
+  type RefreshAsk,
 } from '../contracts';
 import { retryTiming, toApplicationFailure } from './failures';
 import { RefreshAskCoalescer } from './refresh-asks';
@@ -53,15 +54,22 @@ export interface RefreshTarget {
 
 /**
  * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
- * running); `pacedMs` > 0: the sender held it back to keep to its ask interval.
+ * running); `pacedMs` > 0: the sender held it back to keep to its ask interval; `askedAt`: when the
+ * earliest of the asks was made (default now).
  */
-export async function sendRefreshAsk(target: RefreshTarget, count: number, pacedMs = 0): Promise<void> {
+export async function sendRefreshAsk(
+  target: RefreshTarget,
+  count: number,
+  pacedMs = 0,
+  askedAt = Date.now(),
+): Promise<void> {
+  const ask: RefreshAsk = pacedMs > 0 ? { count, pacedMs, askedAt } : { count, askedAt };
   await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
     workflowId: target.workflowId,
     taskQueue: target.taskQueue,
     args: [target.input],
     signal: refreshRequestedSignal,
-    signalArgs: [pacedMs > 0 ? { count, pacedMs } : { count }],
+    signalArgs: [ask],
   });
 }
 
@@ -92,7 +100,7 @@ export function createActivities(deps: ActivityDeps) {
   const refresh = deps.refresh;
   const refreshAsks = refresh
     ? new RefreshAskCoalescer(
-        (count, pacedMs) => sendRefreshAsk(refresh, count, pacedMs),
+        (count, pacedMs, askedAt) => sendRefreshAsk(refresh, count, pacedMs, askedAt),
         refresh.askIntervalMs ?? REFRESH_DEFAULTS.askIntervalMs,
       )
     : null;

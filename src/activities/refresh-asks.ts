@@ -15,12 +15,15 @@
  *
  * A signal held back to keep to the interval is sent paced (`pacedMs` = `minIntervalMs`): more may
  * follow within that time, which the refresher allows for before it counts the asks as stopped
- * (src/policy/refresh-batch.ts).
+ * (src/policy/refresh-batch.ts). Every signal says when its earliest ask was made (`askedAt`), from
+ * which the refresher counts its longest wait.
  */
-export type SendRefreshAsk = (count: number, pacedMs: number) => Promise<void>;
+export type SendRefreshAsk = (count: number, pacedMs: number, askedAt: number) => Promise<void>;
 
 interface Batch {
   count: number;
+  /** When the batch's first ask was made. */
+  askedAt: number;
   promise: Promise<void>;
   resolve: () => void;
   reject: (err: unknown) => void;
@@ -49,7 +52,7 @@ export class RefreshAskCoalescer {
         resolve = res;
         reject = rej;
       });
-      this.batch = { count: 0, promise, resolve, reject };
+      this.batch = { count: 0, askedAt: this.now(), promise, resolve, reject };
       this.schedule();
     }
     this.batch.count += 1;
@@ -85,7 +88,7 @@ export class RefreshAskCoalescer {
     this.lastSentAt = this.now();
     this.signalsSent += 1;
     this.inFlight = Promise.resolve()
-      .then(() => this.send(batch.count, paced ? this.minIntervalMs : 0))
+      .then(() => this.send(batch.count, paced ? this.minIntervalMs : 0, batch.askedAt))
       .then(batch.resolve, batch.reject);
     void this.inFlight.finally(() => {
       this.inFlight = null;

@@ -7,11 +7,16 @@
  * take the gap before the next signal of a burst for asks that stopped: its quiet time after such an
  * ask is `pacedMs` plus the debounce. During a burst the batch then runs every `maxWaitMs`, as it did
  * with one signal a second; a lone execution's ask is not held back and waits only the debounce.
+ *
+ * A signal also says when the earliest ask it carries was made (`askedAt`): `maxWaitMs` counts from
+ * then, so time the ask spent held back by its worker, or waiting for the refresher's next workflow
+ * task (late under load, or lost and retried by Temporal after its timeout), counts against it.
  */
 /** What the rules read of one ask signal (the signal's type, `RefreshAsk`, is in src/contracts.ts). */
 interface AskFields {
   count?: unknown;
   pacedMs?: unknown;
+  askedAt?: unknown;
 }
 
 /** How many asks one signal stands for (1 unless it carries a positive whole count). */
@@ -25,6 +30,15 @@ export function quietAfter(ask: AskFields | undefined, debounceMs: number, maxWa
   const paced = ask?.pacedMs;
   const pacedMs = typeof paced === 'number' && Number.isFinite(paced) && paced > 0 ? paced : 0;
   return debounceMs + Math.min(pacedMs, maxWaitMs);
+}
+
+/**
+ * When this ask was made, for the batch's `maxWaitMs`: the signal's `askedAt` (never later than
+ * `seenAt`, when the refresher saw it: another clock may run ahead), or `seenAt` without one.
+ */
+export function askedAt(ask: AskFields | undefined, seenAt: number): number {
+  const at = ask?.askedAt;
+  return typeof at === 'number' && Number.isFinite(at) && at > 0 ? Math.min(at, seenAt) : seenAt;
 }
 
 /** The time (ms since the epoch) the batch is due. */

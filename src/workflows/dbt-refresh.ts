@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DbtActivities } from '../activities/dbt';
-import { askCount, batchDueAt, quietAfter } from '../policy';
+import { askCount, askedAt, batchDueAt, quietAfter } from '../policy';
 import {
   REFRESH_DEFAULTS,
   refreshRequestedSignal,
@@ -34,6 +34,13 @@ import {
 
 /** Histories recorded before this patch wait on a plain timer (test/fixtures/histories). */
 const WAKE_ON_ASKS_PATCH = 'refresh-wakes-on-asks';
+
+/**
+ * Since this patch `maxWaitMs` counts from when the batch's first ask was made (the signal's
+ * `askedAt`), no longer from when the refresher saw it; runs recorded before it (and the runs they
+ * continue as) keep counting from the signal.
+ */
+const MAX_WAIT_FROM_ASK_PATCH = 'refresh-max-wait-from-ask';
 
 export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   const info = workflowInfo();
@@ -59,15 +66,18 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
     requestsServed: 0,
     last: null,
   };
+  const fromAsk = patched(MAX_WAIT_FROM_ASK_PATCH);
   let pending = input.carried?.pending ?? 0;
-  let firstAskAt: number | null = pending > 0 ? Date.now() : null;
-  let lastAskAt: number | null = firstAskAt;
+  const carriedAskAt = (fromAsk && input.carried?.firstAskAt) || Date.now();
+  let firstAskAt: number | null = pending > 0 ? Math.min(Date.now(), carriedAskAt) : null;
+  let lastAskAt: number | null = pending > 0 ? Date.now() : null;
   let quietMs = debounceMs;
 
   setHandler(refreshRequestedSignal, (ask) => {
     pending += askCount(ask);
     const now = Date.now();
-    firstAskAt ??= now;
+    const asked = fromAsk ? askedAt(ask, now) : now;
+    firstAskAt = firstAskAt === null ? asked : Math.min(firstAskAt, asked);
     lastAskAt = now;
     quietMs = quietAfter(ask, debounceMs, maxWaitMs);
   });
@@ -130,6 +140,6 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   // On the dbt task queue (a refresher started by an older worker on the main queue moves there too).
   await makeContinueAsNewFunc<typeof dbtRefresh>({ taskQueue: input.dbtTaskQueue })({
     ...input,
-    carried: { pending, status },
+    carried: { pending, status, firstAskAt },
   });
 }

@@ -10,6 +10,7 @@
  */
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { sendRefreshAsk } from '../../src/activities';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
 import type { WarehouseStats } from '../../src/warehouse/types';
@@ -436,6 +437,43 @@ describe.each(TEST_WAREHOUSES)('dbt run-operations and the request dispatcher on
     );
     expect(req[0]).toEqual(['dispatched', requestId]);
   });
+});
+
+describe('the longest wait counts from the ask', () => {
+  let h: Harness;
+  beforeAll(async () => {
+    // A debounce as long as the longest wait: only an ask's own time can make a batch due sooner.
+    h = await startHarness({ refresh: { debounceMs: 60_000, maxWaitMs: 60_000 } });
+  });
+  afterAll(async () => {
+    await h?.close();
+  });
+
+  it('an ask made long before the refresher sees it is served at once; a fresh one waits', async () => {
+    const target = h.refreshTarget;
+    if (!target) throw new Error('no refresh target');
+    const status = () =>
+      h.env.client.workflow
+        .getHandle(h.refreshWorkflowId ?? '')
+        .query<{ pending: number; runs: number; requestsServed: number }>('refreshStatus');
+    // As a worker's signal says after its ask waited (held back, or the refresher's workflow task
+    // lost and retried by Temporal): made 61 s ago, i.e. already past the 60 s longest wait.
+    const sent = Date.now();
+    await sendRefreshAsk(target, 2, 5000, sent - 61_000);
+    const served = await waitFor(
+      'the old asks to be served',
+      async () => (await status()).requestsServed === 2,
+      40_000,
+    );
+    expect(served).toBe(true);
+    expect(Date.now() - sent).toBeLessThan(40_000);
+    // A fresh ask waits for the quiet time (the 60 s debounce) as before.
+    await sendRefreshAsk(target, 1);
+    await new Promise((r) => setTimeout(r, 5000));
+    const waiting = await status();
+    expect(waiting.pending).toBe(1);
+    expect(waiting.runs).toBe(1);
+  }, 120_000);
 });
 
 describe('one DuckDB file, several processes', () => {

@@ -3,10 +3,16 @@ import { RefreshAskCoalescer } from '../../src/activities/refresh-asks';
 
 /** A send whose every call is answered by the test. */
 function controlledSend() {
-  const calls: { count: number; pacedMs: number; resolve: () => void; reject: (e: unknown) => void }[] = [];
-  const send = (count: number, pacedMs: number) =>
+  const calls: {
+    count: number;
+    pacedMs: number;
+    askedAt: number;
+    resolve: () => void;
+    reject: (e: unknown) => void;
+  }[] = [];
+  const send = (count: number, pacedMs: number, askedAt: number) =>
     new Promise<void>((resolve, reject) => {
-      calls.push({ count, pacedMs, resolve, reject });
+      calls.push({ count, pacedMs, askedAt, resolve, reject });
     });
   return { send, calls };
 }
@@ -39,6 +45,7 @@ describe('RefreshAskCoalescer', () => {
     calls[0]!.resolve();
     await first;
     const settled: number[] = [];
+    const burstStartedAt = Date.now();
     const burst = Array.from({ length: 9 }, (_, i) => c.ask().then(() => settled.push(i)));
     await vi.advanceTimersByTimeAsync(999);
     expect(calls).toHaveLength(1); // still inside the interval
@@ -46,6 +53,9 @@ describe('RefreshAskCoalescer', () => {
     expect(calls.map((x) => x.count)).toEqual([1, 9]);
     // The lone first ask went at once; the burst's signal was held back, and says so.
     expect(calls.map((x) => x.pacedMs)).toEqual([0, 1000]);
+    // Each signal says when its first ask was made: the held-back one, before it was sent.
+    expect(calls[1]!.askedAt).toBe(burstStartedAt);
+    expect(Date.now() - calls[1]!.askedAt).toBe(1000);
     expect(settled).toEqual([]);
     calls[1]!.resolve();
     await Promise.all(burst);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { askCount, batchDueAt, quietAfter } from '../../src/policy/refresh-batch';
+import { askCount, askedAt, batchDueAt, quietAfter } from '../../src/policy/refresh-batch';
 
 describe('when the refresher runs dbt for its asks', () => {
   const debounceMs = 1000;
@@ -31,5 +31,18 @@ describe('when the refresher runs dbt for its asks', () => {
     for (const pacedMs of [-5, Number.POSITIVE_INFINITY, Number.NaN, 0])
       expect(quietAfter({ pacedMs }, debounceMs, maxWaitMs)).toBe(1000);
     expect(batchDueAt({ firstAskAt: 0, lastAskAt: 9000, quietMs: 11_000, maxWaitMs })).toBe(10_000);
+  });
+
+  it('maxWaitMs counts from when the first ask was made, not from when the refresher saw it', () => {
+    // An ask made at 0 that reached the refresher at 12 s (held back by its worker, then a workflow
+    // task Temporal lost and retried after its timeout): the batch is already due.
+    const first = askedAt({ count: 3, pacedMs: 5000, askedAt: 1_000 }, 12_000);
+    expect(first).toBe(1_000);
+    expect(batchDueAt({ firstAskAt: first, lastAskAt: 12_000, quietMs: 6000, maxWaitMs })).toBe(11_000);
+    // Without the field (older workers), or with a bad one: when it was seen.
+    for (const ask of [undefined, {}, { askedAt: -1 }, { askedAt: Number.NaN }, { askedAt: '5' }])
+      expect(askedAt(ask, 12_000)).toBe(12_000);
+    // A sender's clock ahead of the refresher's never pushes the batch later.
+    expect(askedAt({ askedAt: 20_000 }, 12_000)).toBe(12_000);
   });
 });
