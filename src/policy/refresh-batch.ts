@@ -19,17 +19,20 @@ interface AskFields {
   askedAt?: unknown;
 }
 
+/** A field's value if it is a finite number above zero, else null (a signal is outside input). */
+function positive(value: unknown): number | null {
+  return typeof value === 'number' && Number.isFinite(value) && value > 0 ? value : null;
+}
+
 /** How many asks one signal stands for (1 unless it carries a positive whole count). */
 export function askCount(ask: AskFields | undefined): number {
-  const count = ask?.count;
-  return typeof count === 'number' && Number.isInteger(count) && count > 0 ? count : 1;
+  const count = positive(ask?.count);
+  return count !== null && Number.isInteger(count) ? count : 1;
 }
 
 /** How long after this ask the asks count as stopped. */
 export function quietAfter(ask: AskFields | undefined, debounceMs: number, maxWaitMs: number): number {
-  const paced = ask?.pacedMs;
-  const pacedMs = typeof paced === 'number' && Number.isFinite(paced) && paced > 0 ? paced : 0;
-  return debounceMs + Math.min(pacedMs, maxWaitMs);
+  return debounceMs + Math.min(positive(ask?.pacedMs) ?? 0, maxWaitMs);
 }
 
 /**
@@ -37,8 +40,7 @@ export function quietAfter(ask: AskFields | undefined, debounceMs: number, maxWa
  * `seenAt`, when the refresher saw it: another clock may run ahead), or `seenAt` without one.
  */
 export function askedAt(ask: AskFields | undefined, seenAt: number): number {
-  const at = ask?.askedAt;
-  return typeof at === 'number' && Number.isFinite(at) && at > 0 ? Math.min(at, seenAt) : seenAt;
+  return Math.min(positive(ask?.askedAt) ?? seenAt, seenAt);
 }
 
 /** The time (ms since the epoch) the batch is due. */

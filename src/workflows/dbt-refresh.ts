@@ -68,8 +68,9 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   };
   const fromAsk = patched(MAX_WAIT_FROM_ASK_PATCH);
   let pending = input.carried?.pending ?? 0;
-  const carriedAskAt = (fromAsk && input.carried?.firstAskAt) || Date.now();
-  let firstAskAt: number | null = pending > 0 ? Math.min(Date.now(), carriedAskAt) : null;
+  // A batch carried over by continue-as-new keeps its first ask's time (the same rule as a signal's).
+  const carried = fromAsk ? { askedAt: input.carried?.firstAskAt } : undefined;
+  let firstAskAt: number | null = pending > 0 ? askedAt(carried, Date.now()) : null;
   let lastAskAt: number | null = pending > 0 ? Date.now() : null;
   let quietMs = debounceMs;
 

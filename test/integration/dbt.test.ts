@@ -11,6 +11,7 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRefreshAsk } from '../../src/activities';
+import { refreshStatusQuery, type RefreshStatus } from '../../src/contracts';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
 import type { WarehouseStats } from '../../src/warehouse/types';
@@ -146,13 +147,11 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
     const lagMs = Date.now() - lastCompletion;
 
     // Let any run still in flight finish before reading the log.
-    let last: { pending: number; requestsServed: number } | undefined;
+    let last: RefreshStatus | undefined;
     await waitFor(
       'the refresher to be idle',
       async () => {
-        last = await h.env.client.workflow
-          .getHandle(h.refreshWorkflowId ?? '')
-          .query<{ pending: number; requestsServed: number }>('refreshStatus');
+        last = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
         // requestsServed counts asks whose dbt run finished and was logged.
         return last.pending === 0 && last.requestsServed === 100;
       },
@@ -201,9 +200,7 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
       refreshModel: false,
     });
     expect(out.row?.status).toBe('completed');
-    const s = await h.env.client.workflow
-      .getHandle(h.refreshWorkflowId ?? '')
-      .query<{ pending: number }>('refreshStatus');
+    const s = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
     expect(s.pending).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await refreshLog(h)).length).toBe(before);
@@ -452,10 +449,7 @@ describe('the longest wait counts from the ask', () => {
   it('an ask made long before the refresher sees it is served at once; a fresh one waits', async () => {
     const target = h.refreshTarget;
     if (!target) throw new Error('no refresh target');
-    const status = () =>
-      h.env.client.workflow
-        .getHandle(h.refreshWorkflowId ?? '')
-        .query<{ pending: number; runs: number; requestsServed: number }>('refreshStatus');
+    const status = () => h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
     // As a worker's signal says after its ask waited (held back, or the refresher's workflow task
     // lost and retried by Temporal): made 61 s ago, i.e. already past the 60 s longest wait.
     const sent = Date.now();
