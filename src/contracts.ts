@@ -100,6 +100,15 @@ export interface RefreshStatus {
  */
 export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askIntervalMs: 5_000 } as const;
 
+/**
+ * The refresher's workflow task timeout (Temporal's default: 10 s). A workflow task the server
+ * records as started but never delivers (a lost task, docs/guarantees.md#a-lost-activity-task) is
+ * retried only when this timeout fires, and on a saturated server the refresher, whose task queue is
+ * idle between asks, loses about one task in a hundred. Its tasks are small: the longest seen under
+ * load took 1.9 s from start to completion (docs/performance.md, change 19).
+ */
+export const REFRESH_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
+
 export interface DbtRefreshInput {
   /** Task queue of the dbt worker (one activity slot). */
   dbtTaskQueue: string;

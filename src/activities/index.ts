@@ -22,6 +22,7 @@ import type { Warehouse } from '../warehouse/types';
 import {
   DBT_REFRESH_WORKFLOW_TYPE,
   REFRESH_DEFAULTS,
+  REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   refreshRequestedSignal,
   type DbtRefreshInput,
   type RefreshAsk,
@@ -67,6 +68,7 @@ export async function sendRefreshAsk(
   await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
     workflowId: target.workflowId,
     taskQueue: target.taskQueue,
+    workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
     args: [target.input],
     signal: refreshRequestedSignal,
     signalArgs: [ask],

@@ -26,6 +26,7 @@ import type { DbtActivities } from '../activities/dbt';
 import { askCount, askedAt, batchDueAt, quietAfter } from '../policy';
 import {
   REFRESH_DEFAULTS,
+  REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   refreshRequestedSignal,
   refreshStatusQuery,
   type DbtRefreshInput,
@@ -138,8 +139,12 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
     upsertMemo({ refresh: { ...status, pending } });
   }
   await condition(allHandlersFinished);
-  // On the dbt task queue (a refresher started by an older worker on the main queue moves there too).
-  await makeContinueAsNewFunc<typeof dbtRefresh>({ taskQueue: input.dbtTaskQueue })({
+  // On the dbt task queue (a refresher started by an older worker on the main queue moves there
+  // too), with the refresher's own workflow task timeout (one started before it had one gets it).
+  await makeContinueAsNewFunc<typeof dbtRefresh>({
+    taskQueue: input.dbtTaskQueue,
+    workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+  })({
     ...input,
     carried: { pending, status, firstAskAt },
   });

@@ -11,7 +11,13 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRefreshAsk } from '../../src/activities';
-import { refreshStatusQuery, type RefreshStatus } from '../../src/contracts';
+import {
+  DBT_REFRESH_WORKFLOW_TYPE,
+  REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+  refreshRequestedSignal,
+  refreshStatusQuery,
+  type RefreshStatus,
+} from '../../src/contracts';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
 import type { WarehouseStats } from '../../src/warehouse/types';
@@ -436,7 +442,7 @@ describe.each(TEST_WAREHOUSES)('dbt run-operations and the request dispatcher on
   });
 });
 
-describe('the longest wait counts from the ask', () => {
+describe("the refresher's own timing", () => {
   let h: Harness;
   beforeAll(async () => {
     // A debounce as long as the longest wait: only an ask's own time can make a batch due sooner.
@@ -467,6 +473,48 @@ describe('the longest wait counts from the ask', () => {
     const waiting = await status();
     expect(waiting.pending).toBe(1);
     expect(waiting.runs).toBe(1);
+  }, 120_000);
+
+  it('its workflow task timeout is its own: at start, and after continue-as-new for a refresher started without it', async () => {
+    const base = h.refreshTarget;
+    if (!base) throw new Error('no refresh target');
+    // Refreshers of their own that continue as new after every dbt run.
+    const own = (name: string) => ({
+      ...base,
+      workflowId: `${base.workflowId}-${uniqueId(name)}`,
+      input: { ...base.input, debounceMs: 100, maxWaitMs: 1000, runsPerHistory: 1 },
+    });
+    const described = async (workflowId: string) => {
+      const desc = await h.env.client.workflow.getHandle(workflowId).describe();
+      const t = desc.raw.executionConfig?.defaultWorkflowTaskTimeout;
+      const ms = Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+      return { runId: desc.runId, taskQueue: desc.taskQueue, ms };
+    };
+    // Started as a worker before this setting did: Temporal's default timeout, until it continues as new.
+    const older = own('older');
+    await h.env.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+      workflowId: older.workflowId,
+      taskQueue: older.taskQueue,
+      args: [older.input],
+      signal: refreshRequestedSignal,
+      signalArgs: [{ count: 1 }],
+    });
+    const first = await described(older.workflowId);
+    expect(first.ms).toBe(10_000);
+    const next = await waitFor(
+      'the refresher to continue as new after its dbt run',
+      async () => {
+        const latest = await described(older.workflowId);
+        return latest.runId !== first.runId && latest;
+      },
+      60_000,
+    );
+    expect(next.ms).toBe(REFRESH_WORKFLOW_TASK_TIMEOUT_MS);
+    expect(next.taskQueue).toBe(first.taskQueue);
+    // Started by a refresh ask of this worker: its own timeout from the start.
+    const current = own('current');
+    await sendRefreshAsk(current, 1);
+    expect((await described(current.workflowId)).ms).toBe(REFRESH_WORKFLOW_TASK_TIMEOUT_MS);
   }, 120_000);
 });
 
