@@ -102,10 +102,9 @@ export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askInter
 
 /**
  * The refresher's workflow task timeout (Temporal's default: 10 s). A workflow task the server
- * records as started but never delivers (a lost task, docs/guarantees.md#a-lost-activity-task) is
- * retried only when this timeout fires, and on a saturated server the refresher, whose task queue is
- * idle between asks, loses about one task in a hundred. Its tasks are small: the longest seen under
- * load took 1.9 s from start to completion (docs/performance.md, change 19).
+ * records as started but never delivers is retried only when this timeout fires, and the
+ * refresher's task queue, idle between asks, is where a busy server loses them
+ * (docs/guarantees.md#a-lost-activity-task). Its tasks are small (docs/performance.md, change 19).
  */
 export const REFRESH_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
 
