@@ -60,7 +60,10 @@ function seconds(ms: number): string {
   return ms % 1000 === 0 ? `${ms / 1000} s` : `${(ms / 1000).toFixed(1)} s`;
 }
 
-function durationMs(d: { seconds?: unknown; nanos?: number | null } | null | undefined): number | null {
+/** A Temporal duration (protobuf seconds and nanos) in ms; null when absent or zero. */
+export function durationMs(
+  d: { seconds?: unknown; nanos?: number | null } | null | undefined,
+): number | null {
   if (!d) return null;
   const s = Number(d.seconds ?? 0);
   const ms = s * 1000 + Math.round((d.nanos ?? 0) / 1e6);

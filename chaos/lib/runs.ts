@@ -7,6 +7,7 @@
 import type { Client } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
 import type { StateRow } from '../../src/policy';
+import { durationMs } from '../../src/reconciler';
 
 export interface RunInfo {
   runId: string;
@@ -30,17 +31,6 @@ export interface RunInfo {
    * any): a run without one may have closed before writing anything.
    */
   wroteState: boolean;
-}
-
-interface Duration {
-  seconds?: unknown;
-  nanos?: number | null;
-}
-
-function durationMs(d: Duration | null | undefined): number | null {
-  if (!d) return null;
-  const ms = Number(d.seconds ?? 0) * 1000 + Math.round((d.nanos ?? 0) / 1e6);
-  return ms > 0 ? ms : null;
 }
 
 const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -20,6 +20,7 @@ import {
 } from '../../src/contracts';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
+import { durationMs } from '../../src/reconciler';
 import type { WarehouseStats } from '../../src/warehouse/types';
 import {
   DBT_BIN,
@@ -99,6 +100,11 @@ async function waitFor<T>(
   }
 }
 
+/** The harness's refresher, as its `refreshStatus` query answers. */
+function refresherStatus(h: Harness): Promise<RefreshStatus> {
+  return h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
+}
+
 interface RefreshRow {
   refresh_id: string;
   started: number;
@@ -157,7 +163,7 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
     await waitFor(
       'the refresher to be idle',
       async () => {
-        last = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
+        last = await refresherStatus(h);
         // requestsServed counts asks whose dbt run finished and was logged.
         return last.pending === 0 && last.requestsServed === 100;
       },
@@ -206,7 +212,7 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
       refreshModel: false,
     });
     expect(out.row?.status).toBe('completed');
-    const s = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
+    const s = await refresherStatus(h);
     expect(s.pending).toBe(0);
     await new Promise((r) => setTimeout(r, 1500));
     expect((await refreshLog(h)).length).toBe(before);
@@ -455,14 +461,13 @@ describe("the refresher's own timing", () => {
   it('an ask made long before the refresher sees it is served at once; a fresh one waits', async () => {
     const target = h.refreshTarget;
     if (!target) throw new Error('no refresh target');
-    const status = () => h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
     // As a worker's signal says after its ask waited (held back, or the refresher's workflow task
     // lost and retried by Temporal): made 61 s ago, i.e. already past the 60 s longest wait.
     const sent = Date.now();
     await sendRefreshAsk(target, 2, 5000, sent - 61_000);
     const served = await waitFor(
       'the old asks to be served',
-      async () => (await status()).requestsServed === 2,
+      async () => (await refresherStatus(h)).requestsServed === 2,
       40_000,
     );
     expect(served).toBe(true);
@@ -470,7 +475,7 @@ describe("the refresher's own timing", () => {
     // A fresh ask waits for the quiet time (the 60 s debounce) as before.
     await sendRefreshAsk(target, 1);
     await new Promise((r) => setTimeout(r, 5000));
-    const waiting = await status();
+    const waiting = await refresherStatus(h);
     expect(waiting.pending).toBe(1);
     expect(waiting.runs).toBe(1);
   }, 120_000);
@@ -486,8 +491,7 @@ describe("the refresher's own timing", () => {
     });
     const described = async (workflowId: string) => {
       const desc = await h.env.client.workflow.getHandle(workflowId).describe();
-      const t = desc.raw.executionConfig?.defaultWorkflowTaskTimeout;
-      const ms = Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+      const ms = durationMs(desc.raw.executionConfig?.defaultWorkflowTaskTimeout);
       return { runId: desc.runId, taskQueue: desc.taskQueue, ms };
     };
     // Started as a worker before this setting did: Temporal's default timeout, until it continues as new.
