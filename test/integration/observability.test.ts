@@ -244,8 +244,13 @@ describe('one execution started by the CLI', () => {
     }
   });
 
-  it('logs JSON lines naming the execution, the policy and the step; the token never shows', () => {
-    const records = logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+  it('logs JSON lines naming the execution, the policy and the step; the token never shows', async () => {
+    // The SDK's runtime logger holds records a moment to order them: wait for the last row's line.
+    const parsed = () => logLines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    await until('the completed row in the log', () =>
+      parsed().some((r) => r.executionId === id && r.msg === 'execution completed'),
+    );
+    const records = parsed();
     for (const r of records) {
       expect(typeof r.time).toBe('string');
       expect(typeof r.level).toBe('string');
