@@ -49,6 +49,32 @@ const withoutSourcesContent: NonNullable<BundleOptions['webpackConfigHook']> = (
   devtool: 'inline-nosources-source-map',
 });
 
+/**
+ * zod's error messages in every language it knows (`z.locales`, ~300 KB of the bundle's 1.9 MB of
+ * code, most of its non-Latin-1 text) are resolved to an empty module: the input rules use the
+ * English messages zod configures for itself (its `en` locale, a module of its own), and nothing
+ * of ours reads `z.locales`. Every workflow thread holds the bundle's text, so this is memory in
+ * each of them (docs/performance.md, change 20). Only our own bundle: a user's workflows bundled
+ * by the plugin keep their zod whole.
+ */
+const ZOD_LOCALES: readonly string[] = ['index.js', 'index.cjs'].map((f) =>
+  path.join(path.dirname(require.resolve('zod/v4/locales')), f),
+);
+const withoutZodLocales: NonNullable<BundleOptions['webpackConfigHook']> = (config) => {
+  const alias = config.resolve?.alias ?? {};
+  const ours = ZOD_LOCALES.map((name) => ({ name, alias: false as const }));
+  return {
+    ...config,
+    resolve: {
+      ...config.resolve,
+      // The SDK's own aliases are an object whose keys may end in `$` (exact match): kept as they are.
+      alias: Array.isArray(alias)
+        ? [...alias, ...ours]
+        : { ...alias, ...Object.fromEntries(ours.map((a) => [a.name, a.alias])) },
+    },
+  };
+};
+
 /** How our workflow code is bundled (by `make build`, the benchmark and the fallback below). */
 export function workflowBundlerOptions(): {
   workflowsPath: string;
@@ -61,7 +87,7 @@ export function workflowBundlerOptions(): {
     preloadModules: [...PRELOAD_MODULES],
     // Summaries, current details, metrics and tracing in the sandbox (src/observability/workflow/).
     workflowInterceptorModules: [WORKFLOW_INTERCEPTORS_MODULE],
-    webpackConfigHook: withoutSourcesContent,
+    webpackConfigHook: (config) => withoutZodLocales(withoutSourcesContent(config)),
   };
 }
 

@@ -73,3 +73,15 @@ describe('recorded histories replay against the current workflow code', () => {
     );
   });
 });
+
+describe('the shipped bundle (make build: dist/workflow-bundle.js)', () => {
+  it("holds zod's English messages and none of its other languages", () => {
+    const file = path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
+    expect(fs.existsSync(file), `${file} is missing: run make build`).toBe(true);
+    const code = fs.readFileSync(file, 'utf8');
+    // dist/ is CommonJS, which webpack cannot prune: without the alias every locale is in (~300 KB).
+    expect(code).toContain('./node_modules/zod/v4/locales/en.cjs');
+    expect(code).toContain('Invalid input: expected');
+    expect(code).not.toMatch(/\.\/node_modules\/zod\/v4\/locales\/(?!en\.)[a-zA-Z-]+\.c?js/);
+  });
+});
