@@ -111,7 +111,7 @@ start_worker() {
   [ "$METRICS_PORT" = 0 ] || check_port "worker's metrics endpoint" "$METRICS_PORT" METRICS_PORT
   TEMPORAL_ADDRESS=${TEMPORAL_ADDRESS:-127.0.0.1:$TEMPORAL_PORT} SIMULATOR_PORT=$SIMULATOR_PORT \
     METRICS_PORT=$METRICS_PORT LOG_FORMAT=${LOG_FORMAT:-pretty} \
-    nohup node dist/worker.js >"$LOCAL/logs/worker.log" 2>&1 &
+    nohup bin/policy-execution-worker >"$LOCAL/logs/worker.log" 2>&1 &
   echo $! >"$LOCAL/pids/worker.pid"
   wait_for_log worker "$LOCAL/logs/worker.log" 'worker ready' 60
   echo "$WAREHOUSE" >"$LOCAL/pids/worker.warehouse"

@@ -88,7 +88,10 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     const workerStatsFile = path.join(tmpDir, 'worker-stats.json');
     const workerTuning = Object.fromEntries(
       Object.entries(process.env).filter(
-        (e): e is [string, string] => e[0].startsWith('WORKER_') && e[0] !== 'WORKER_STATS_FILE' && !!e[1],
+        (e): e is [string, string] =>
+          (e[0].startsWith('WORKER_') || e[0] === 'MALLOC_ARENA_MAX') &&
+          e[0] !== 'WORKER_STATS_FILE' &&
+          !!e[1],
       ),
     );
     const profileDir = path.join(tmpDir, 'profile');
@@ -110,12 +113,16 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       ...snowflake?.env,
     };
 
-    /** A worker process, started like the project's: same Node, the bench's env plus its own. */
+    /**
+     * A worker process, the project's or the floor's, started as `make up` starts the project's: by
+     * bin/policy-execution-worker (its process settings) with this Node, the bench's env plus its own.
+     */
     const startWorkerProcess = async (name: string, script: string, env: NodeJS.ProcessEnv) => {
       const nodeArgs = cfg.profile && name === 'worker' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-      const proc = startProcess(name, process.execPath, [...nodeArgs, script], {
+      const launcher = path.join(cfg.repoRoot, 'bin', 'policy-execution-worker');
+      const proc = startProcess(name, launcher, [...nodeArgs, script], {
         cwd: cfg.repoRoot,
-        env,
+        env: { ...env, NODE: process.execPath },
         logFile: path.join(tmpDir, `${name}.log`),
       });
       started.push(proc);

@@ -1,6 +1,7 @@
 /**
- * Worker processes for the chaos suite: the real entry point (`node dist/worker.js`, built by
- * `make build`), configured through the environment like production, each with its own log file.
+ * Worker processes for the chaos suite: the real entry point (dist/worker.js, built by `make build`,
+ * started by bin/policy-execution-worker as `make up` starts it), configured through the environment
+ * like production, each with its own log file.
  * A pool restarts a worker that dies on its own (what a process supervisor would do) and counts it;
  * `kill()` is the suite's own SIGKILL.
  */
@@ -11,6 +12,7 @@ import path from 'node:path';
 export const DIST = path.resolve(__dirname, '../../dist');
 const NODE_MODULES = path.resolve(__dirname, '../../node_modules');
 const DBT = path.resolve(__dirname, '../../dbt');
+const LAUNCHER = path.resolve(__dirname, '../../bin/policy-execution-worker');
 
 /**
  * A private copy of dist/ (built by `make build`) for one run: a `make build` elsewhere during the
@@ -72,9 +74,10 @@ export class WorkerProcess {
     readyTimeoutMs = 60_000,
   ): Promise<WorkerProcess> {
     const out = fs.createWriteStream(logFile, { flags: 'a' });
-    const child = spawn(process.execPath, [workerJs], {
+    // Through the launcher that `make up` uses (its process settings), with this Node.
+    const child = spawn(LAUNCHER, [workerJs], {
       // METRICS_PORT=0: several workers run side by side (no metrics endpoint each).
-      env: { ...process.env, NODE_PATH: NODE_MODULES, METRICS_PORT: '0', ...env },
+      env: { ...process.env, NODE: process.execPath, NODE_PATH: NODE_MODULES, METRICS_PORT: '0', ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const w = new WorkerProcess(child, logFile);
