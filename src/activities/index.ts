@@ -28,6 +28,7 @@ import {
   type RefreshAsk,
 } from '../contracts';
 import { retryTiming, toApplicationFailure } from './failures';
+import { settlesBy, WRITE_BUDGET_MS } from './write-budget';
 import { RefreshAskCoalescer } from './refresh-asks';
 
 export { MAX_RETRY_AFTER_MS, retryTiming, toApplicationFailure } from './failures';
@@ -83,10 +84,13 @@ export interface ActivityDeps {
   refresh?: RefreshTarget;
   /** Sees the policy API circuit breaker once it exists (metrics: its state). */
   onBreaker?: (breaker: CircuitBreakerPolicy) => void;
+  /** How long an API activity waits for its state writes, from its start. Default WRITE_BUDGET_MS. */
+  writeBudgetMs?: number;
 }
 
 export function createActivities(deps: ActivityDeps) {
   const { api, warehouse } = deps;
+  const writeBudgetMs = deps.writeBudgetMs ?? WRITE_BUDGET_MS;
   const breakerOpts = deps.breaker ?? DEFAULT_BREAKER;
   const breaker: CircuitBreakerPolicy | null =
     breakerOpts.threshold > 0
@@ -131,6 +135,23 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
+   * Waits for a write beside the API call until the attempt's write budget is spent; one still
+   * pending then goes on in the background (version-guarded: landing late moves no row back) and the
+   * activity completes without it, as with a failed write.
+   */
+  async function awaitWrite(write: Promise<void>, startedMs: number, state: StateRow): Promise<void> {
+    if (await settlesBy(write, startedMs + writeBudgetMs)) return;
+    Context.current().log.warn(
+      'state write alongside the API call still pending; the activity completes without it',
+      {
+        executionId: state.execution_id,
+        stateVersion: state.state_version,
+        waitedMs: Date.now() - startedMs,
+      },
+    );
+  }
+
+  /**
    * The time stamped on a row an API activity writes itself: when this attempt started, before its
    * call. Rows of different runs of an execution are ordered by `updated_at` (decision 18), and an
    * attempt of a run that was reset or re-run started before that run ended, so its write, however
@@ -150,11 +171,12 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
+    const startedMs = Date.now();
     const write = state ? writeLogged(state) : undefined;
     try {
       return await callApi(fn);
     } finally {
-      await write;
+      if (write && state) await awaitWrite(write, startedMs, state);
     }
   }
 
@@ -226,12 +248,14 @@ export function createActivities(deps: ActivityDeps) {
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
       const startedAt = attemptStart();
+      const startedMs = Date.parse(startedAt);
       const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
       if (!input.writePolledRow || !(input.state ?? input.base)) return status;
       const cls = classifyPolicyStatus(status.status);
       if (cls === 'ready' || cls === 'failed') return status;
       const stamped = { ...status, polledRowAt: startedAt };
-      await writeLogged(ownRowOf('getPolicyStatus', input, stamped) as StateRow);
+      const row = ownRowOf('getPolicyStatus', input, stamped) as StateRow;
+      await awaitWrite(writeLogged(row), startedMs, row);
       return stamped;
     },
 
@@ -258,7 +282,12 @@ export function createActivities(deps: ActivityDeps) {
       const stamped = { ...result, completedRowAt: startedAt };
       const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
       try {
-        await writeFinal(row, input.finish.refresh);
+        // Not durable within the budget: the workflow writes it (finishExecution), as on a failure.
+        const final = writeFinal(row, input.finish.refresh);
+        final.catch(() => undefined);
+        if (!(await settlesBy(final, Date.parse(startedAt) + writeBudgetMs)))
+          throw new Error(`still pending after ${writeBudgetMs} ms`);
+        await final;
       } catch (err) {
         Context.current().log.warn(
           'final state row not written with the circuit breaker; the workflow writes it',

@@ -171,6 +171,71 @@ describe('the circuit breaker writes the terminal row', () => {
   });
 });
 
+describe('a warehouse that does not take the writes in time (held by a dbt run)', () => {
+  /** A real warehouse whose file is held under its lease (as during a dbt run) until `release`. */
+  function held(name: string) {
+    const warehouse = new DuckDbWarehouse({ path: path.join(dir, name), lockTimeoutMs: 60_000 });
+    let release: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    const lease = warehouse.withLease(() => gate);
+    return { warehouse, release: async () => (release(), await lease) };
+  }
+  /** The stored row of `id` once it reaches `status` (the writes queued behind the lease land). */
+  async function landed(warehouse: DuckDbWarehouse, id: string, status: string): Promise<StateRow | null> {
+    for (let i = 0; i < 100; i++) {
+      const row = await warehouse.getState(id);
+      if (row?.status === status) return row;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    return warehouse.getState(id);
+  }
+
+  it('the circuit breaker returns within its write budget without the stamp (the workflow writes the row); the API is called once and the rows land later', async () => {
+    const { warehouse, release } = held('held-breaker.duckdb');
+    try {
+      const row = initiatedRow('own-6', 'pol-own-6');
+      const acts = createActivities({ api, warehouse, writeBudgetMs: 500 });
+      const result = await breaker(acts, row, { refresh: false });
+      expect(Date.now() - lastCalledAt).toBeLessThan(5000);
+      expect(result.status).toBe('initiated');
+      expect(result.completedRowAt).toBeUndefined();
+      expect(sim.requests({ policyId: 'pol-own-6' }).filter((r) => r.path === '/circuit')).toHaveLength(1);
+      await release();
+      expect(await landed(warehouse, 'own-6', 'completed')).toMatchObject({
+        state_version: row.state_version + 1,
+      });
+    } finally {
+      await warehouse.close();
+    }
+  });
+
+  it('a status poll returns within its write budget, stamped, having asked the API once', async () => {
+    const { warehouse, release } = held('held-poll.duckdb');
+    try {
+      const at = '2026-01-01T00:00:01.000Z';
+      let row = initialState({ executionId: 'own-7', workflowId: 'own-7', policy: null, at });
+      row = transition(row, { type: 'policy_created', at, policyId: 'pol-own-7', response: {} });
+      await created('pol-own-7');
+      sim.scriptPolicy('pol-own-7', { statuses: ['pending'] });
+      const acts = createActivities({ api, warehouse, writeBudgetMs: 500 });
+      const input = { policyId: 'pol-own-7', state: row, writePolledRow: true };
+      const t0 = Date.now();
+      const result: Awaited<ReturnType<typeof acts.getPolicyStatus>> = await new MockActivityEnvironment(
+        {},
+        QUIET,
+      ).run((i: typeof input) => acts.getPolicyStatus(i), input);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      expect(result.polledRowAt).toMatch(/^\d{4}-/);
+      expect(sim.requests({ policyId: 'pol-own-7' }).filter((r) => r.method === 'GET')).toHaveLength(1);
+      await release();
+      expect(await landed(warehouse, 'own-7', 'policy_created')).toMatchObject({ poll_count: 1 });
+    } finally {
+      await release();
+      await warehouse.close();
+    }
+  }, 20_000);
+});
+
 describe('ownRowOf', () => {
   const row = initiatedRow('own-4', 'pol-own-4');
   it('is the completed row for a stamped breaker result, the polled row for a stamped poll', () => {
