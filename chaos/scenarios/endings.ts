@@ -162,9 +162,11 @@ const TIMEOUTS: TimeoutCohort[] = [
     label: 'timed out mid-circuit (the circuit POST in flight)',
     script: READY,
     slowCircuit: true,
-    // Well inside the circuit step's retries (each attempt waits out the 3 s client deadline; the
-    // last one failed ~19 s in on a fast machine): the timeout, not the retries running out, ends it.
-    timeoutMs: 12_000,
+    // Inside an attempt, never in a backoff: Temporal does not schedule a retry that would start
+    // after the workflow's expiration, it fails the activity at once (the workflow then ends with
+    // the attempt's own error). Each attempt waits out the 3 s client deadline, then backs off 1, 2,
+    // 4 s: attempts run ~0.4-3.4, ~4.4-7.4 and ~8.6-11.6 s after the start; 10 s is in the third.
+    timeoutMs: 10_000,
     step: 'trigger circuit breaker',
   },
 ];
