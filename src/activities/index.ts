@@ -284,10 +284,9 @@ export function createActivities(deps: ActivityDeps) {
       try {
         // Not durable within the budget: the workflow writes it (finishExecution), as on a failure.
         const final = writeFinal(row, input.finish.refresh);
-        final.catch(() => undefined);
+        final.catch(() => undefined); // left in the background when late: its failure is no one's
         if (!(await settlesBy(final, Date.parse(startedAt) + writeBudgetMs)))
           throw new Error(`still pending after ${writeBudgetMs} ms`);
-        await final;
       } catch (err) {
         Context.current().log.warn(
           'final state row not written with the circuit breaker; the workflow writes it',

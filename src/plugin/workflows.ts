@@ -62,15 +62,14 @@ const ZOD_LOCALES: readonly string[] = ['index.js', 'index.cjs'].map((f) =>
 );
 const withoutZodLocales: NonNullable<BundleOptions['webpackConfigHook']> = (config) => {
   const alias = config.resolve?.alias ?? {};
-  const ours = ZOD_LOCALES.map((name) => ({ name, alias: false as const }));
   return {
     ...config,
     resolve: {
       ...config.resolve,
       // The SDK's own aliases are an object whose keys may end in `$` (exact match): kept as they are.
       alias: Array.isArray(alias)
-        ? [...alias, ...ours]
-        : { ...alias, ...Object.fromEntries(ours.map((a) => [a.name, a.alias])) },
+        ? [...alias, ...ZOD_LOCALES.map((name) => ({ name, alias: false as const }))]
+        : { ...alias, ...Object.fromEntries(ZOD_LOCALES.map((name) => [name, false])) },
     },
   };
 };

@@ -205,9 +205,10 @@ describe('a warehouse that does not take the writes in time (held by a dbt run)'
         state_version: row.state_version + 1,
       });
     } finally {
+      await release();
       await warehouse.close();
     }
-  });
+  }, 20_000);
 
   it('a status poll returns within its write budget, stamped, having asked the API once', async () => {
     const { warehouse, release } = held('held-poll.duckdb');
