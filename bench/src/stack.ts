@@ -89,7 +89,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     const workerTuning = Object.fromEntries(
       Object.entries(process.env).filter(
         (e): e is [string, string] =>
-          (e[0].startsWith('WORKER_') || e[0] === 'MALLOC_ARENA_MAX') &&
+          (e[0].startsWith('WORKER_') || e[0].startsWith('MALLOC_')) &&
           e[0] !== 'WORKER_STATS_FILE' &&
           !!e[1],
       ),

@@ -1,6 +1,6 @@
 /**
  * bin/policy-execution-worker, the way `make up` and the benchmark start a worker: the process
- * settings it applies (docs/performance.md, change 20), that the environment's own values win, and
+ * settings it applies (docs/performance.md, changes 20 and 21), that the environment's own values win, and
  * that without arguments it runs the package's worker wherever it is linked from (npm's .bin).
  */
 import { execFileSync } from 'node:child_process';
@@ -17,22 +17,33 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const probe = path.join(dir, 'probe.js');
 fs.writeFileSync(
   probe,
-  `console.log(JSON.stringify({ arenas: process.env.MALLOC_ARENA_MAX ?? null, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
+  `const e = process.env; console.log(JSON.stringify({ arenas: e.MALLOC_ARENA_MAX ?? null, mmap: e.MALLOC_MMAP_THRESHOLD_ ?? null, trim: e.MALLOC_TRIM_THRESHOLD_ ?? null, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
 );
 
-type Probe = { arenas: string | null; execArgv: string[]; argv: string[] };
+type Probe = {
+  arenas: string | null;
+  mmap: string | null;
+  trim: string | null;
+  execArgv: string[];
+  argv: string[];
+};
+const FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=25'];
 const run = (args: string[], env: NodeJS.ProcessEnv = {}, launcher = LAUNCHER): string => {
   const base = { ...process.env };
   delete base.MALLOC_ARENA_MAX;
+  delete base.MALLOC_MMAP_THRESHOLD_;
+  delete base.MALLOC_TRIM_THRESHOLD_;
   delete base.WORKER_NODE_FLAGS;
   return execFileSync(launcher, args, { env: { ...base, NODE: process.execPath, ...env }, encoding: 'utf8' });
 };
 
 describe('bin/policy-execution-worker', () => {
-  it('runs the script with two malloc arenas and a 2 MB young generation, passing Node options and arguments on', () => {
+  it('runs the script with the malloc and V8 heap settings, passing Node options and arguments on', () => {
     const p = JSON.parse(run(['--no-warnings', probe, 'x'])) as Probe;
     expect(p.arenas).toBe('2');
-    expect(p.execArgv).toEqual(['--max-semi-space-size=2', '--no-warnings']);
+    expect(p.mmap).toBe('131072');
+    expect(p.trim).toBe('131072');
+    expect(p.execArgv).toEqual([...FLAGS, '--no-warnings']);
     expect(p.argv).toEqual(['x']);
   });
 
@@ -40,10 +51,14 @@ describe('bin/policy-execution-worker', () => {
     const p = JSON.parse(
       run([probe], {
         MALLOC_ARENA_MAX: '8',
+        MALLOC_MMAP_THRESHOLD_: '65536',
+        MALLOC_TRIM_THRESHOLD_: '262144',
         WORKER_NODE_FLAGS: '--optimize-for-size --max-semi-space-size=16',
       }),
     ) as Probe;
     expect(p.arenas).toBe('8');
+    expect(p.mmap).toBe('65536');
+    expect(p.trim).toBe('262144');
     expect(p.execArgv).toEqual(['--optimize-for-size', '--max-semi-space-size=16']);
     expect((JSON.parse(run([probe], { WORKER_NODE_FLAGS: '' })) as Probe).execArgv).toEqual([]);
   });
@@ -56,7 +71,7 @@ describe('bin/policy-execution-worker', () => {
     fs.mkdirSync(path.dirname(link), { recursive: true });
     fs.symlinkSync(LAUNCHER, link);
     const out = run([], { NODE: fakeNode }, link).trim().split(' ');
-    expect(out[0]).toBe('--max-semi-space-size=2');
-    expect(path.resolve(out[1] ?? '')).toBe(path.resolve(__dirname, '..', '..', 'dist', 'worker.js'));
+    expect(out.slice(0, 2)).toEqual(FLAGS);
+    expect(path.resolve(out[2] ?? '')).toBe(path.resolve(__dirname, '..', '..', 'dist', 'worker.js'));
   });
 });
