@@ -27,7 +27,7 @@ type Probe = {
   execArgv: string[];
   argv: string[];
 };
-const FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=25'];
+const FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
 const run = (args: string[], env: NodeJS.ProcessEnv = {}, launcher = LAUNCHER): string => {
   const base = { ...process.env };
   delete base.MALLOC_ARENA_MAX;
