@@ -152,13 +152,14 @@ export function createActivities(deps: ActivityDeps) {
   }
 
   /**
-   * The time stamped on a row an API activity writes itself: when this attempt started, before its
-   * call. Rows of different runs of an execution are ordered by `updated_at` (decision 18), and an
-   * attempt of a run that was reset or re-run started before that run ended, so its write, however
-   * late it lands, never supersedes the rows of the run that replaced it.
+   * When this attempt started, before its call (epoch ms): the time stamped on a row an API activity
+   * writes itself, and where its write budget counts from. Rows of different runs of an execution
+   * are ordered by `updated_at` (decision 18), and an attempt of a run that was reset or re-run
+   * started before that run ended, so its write, however late it lands, never supersedes the rows of
+   * the run that replaced it.
    */
-  function attemptStart(): string {
-    return new Date().toISOString();
+  function attemptStart(): number {
+    return Date.now();
   }
 
   /**
@@ -170,8 +171,12 @@ export function createActivities(deps: ActivityDeps) {
     if (refresh && refreshAsks) refreshAsks.askInBackground();
   }
 
-  async function withState<T>(state: StateRow | undefined, fn: () => Promise<T>): Promise<T> {
-    const startedMs = Date.now();
+  /** `startedMs`: the attempt's start (attemptStart), from which its write budget counts. */
+  async function withState<T>(
+    state: StateRow | undefined,
+    fn: () => Promise<T>,
+    startedMs: number = attemptStart(),
+  ): Promise<T> {
     const write = state ? writeLogged(state) : undefined;
     try {
       return await callApi(fn);
@@ -247,13 +252,12 @@ export function createActivities(deps: ActivityDeps) {
       base?: StateRow;
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
-      const startedAt = attemptStart();
-      const startedMs = Date.parse(startedAt);
-      const status = await withState(input.state, () => api.getPolicyStatus(input.policyId));
+      const startedMs = attemptStart();
+      const status = await withState(input.state, () => api.getPolicyStatus(input.policyId), startedMs);
       if (!input.writePolledRow || !(input.state ?? input.base)) return status;
       const cls = classifyPolicyStatus(status.status);
       if (cls === 'ready' || cls === 'failed') return status;
-      const stamped = { ...status, polledRowAt: startedAt };
+      const stamped = { ...status, polledRowAt: new Date(startedMs).toISOString() };
       const row = ownRowOf('getPolicyStatus', input, stamped) as StateRow;
       await awaitWrite(writeLogged(row), startedMs, row);
       return stamped;
@@ -274,18 +278,20 @@ export function createActivities(deps: ActivityDeps) {
       state?: StateRow;
       finish?: { refresh: boolean };
     }): Promise<CircuitBreakerResult & { completedRowAt?: string }> {
-      const startedAt = attemptStart();
-      const result = await withState(input.state, () =>
-        api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
+      const startedMs = attemptStart();
+      const result = await withState(
+        input.state,
+        () => api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
+        startedMs,
       );
       if (!input.finish || !input.state) return result;
-      const stamped = { ...result, completedRowAt: startedAt };
+      const stamped = { ...result, completedRowAt: new Date(startedMs).toISOString() };
       const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
       try {
         // Not durable within the budget: the workflow writes it (finishExecution), as on a failure.
         const final = writeFinal(row, input.finish.refresh);
         final.catch(() => undefined); // left in the background when late: its failure is no one's
-        if (!(await settlesBy(final, Date.parse(startedAt) + writeBudgetMs)))
+        if (!(await settlesBy(final, startedMs + writeBudgetMs)))
           throw new Error(`still pending after ${writeBudgetMs} ms`);
       } catch (err) {
         Context.current().log.warn(
