@@ -16,6 +16,33 @@ import { REPO_ROOT } from './env';
 
 const quiet = { info() {}, debug() {}, trace() {}, warn: console.warn, error: console.error, log() {} };
 
+type BundlerOptions = () => { workflowsPath: string; preloadModules: string[] };
+
+/** Writes the build's workflow bundles next to its worker.js; returns their sizes for the log. */
+async function buildBundles(src: string): Promise<string> {
+  const plugin = (await import(path.join(src, 'plugin', 'workflows.js')).catch(() => ({}))) as {
+    WORKFLOW_BUNDLES?: Record<string, { file: string; options: BundlerOptions }>;
+  };
+  const worker = (await import(path.join(src, 'worker.js'))) as { workflowBundlerOptions?: BundlerOptions };
+  const bundles = Object.values(
+    plugin.WORKFLOW_BUNDLES ?? {
+      all: {
+        file: 'workflow-bundle.js',
+        options:
+          worker.workflowBundlerOptions ??
+          (() => ({ workflowsPath: path.join(src, 'workflows'), preloadModules: [] })),
+      },
+    },
+  );
+  const sizes: string[] = [];
+  for (const { file, options } of bundles) {
+    const { code } = await bundleWorkflowCode({ ...options(), logger: quiet });
+    fs.writeFileSync(path.join(src, file), code);
+    sizes.push(`${file} ${Math.round(code.length / 1024)} KiB`);
+  }
+  return sizes.join(', ');
+}
+
 async function main(): Promise<void> {
   const build = path.resolve(__dirname, '..', '..');
   for (const name of ['dbt', '.venv']) {
@@ -28,19 +55,12 @@ async function main(): Promise<void> {
     path.join(REPO_ROOT, 'src', 'dbt', 'dbt_daemon.py'),
     path.join(src, 'dbt', 'dbt_daemon.py'),
   );
-  // The build's own bundler options: the same as `make build` uses (older sources: workflows only).
-  const worker = (await import(path.join(src, 'worker.js'))) as {
-    workflowBundlerOptions?: () => { workflowsPath: string; preloadModules: string[] };
-  };
-  const { code } = await bundleWorkflowCode({
-    ...(worker.workflowBundlerOptions?.() ?? { workflowsPath: path.join(src, 'workflows') }),
-    logger: quiet,
-  });
-  fs.writeFileSync(path.join(src, 'workflow-bundle.js'), code);
+  // The build's own bundles, as `make build` makes them (older sources: one bundle of the workflows).
+  const bundles = await buildBundles(src);
   const floor = await bundleWorkflowCode({ workflowsPath: FLOOR_WORKFLOWS_PATH, logger: quiet });
   fs.writeFileSync(FLOOR_BUNDLE_PATH, floor.code);
   console.log(
-    `bench build: ${path.relative(REPO_ROOT, build)} (workflow bundle ${Math.round(code.length / 1024)} KiB, ` +
+    `bench build: ${path.relative(REPO_ROOT, build)} (workflow bundles ${bundles}, ` +
       `floor ${Math.round(floor.code.length / 1024)} KiB)`,
   );
 }

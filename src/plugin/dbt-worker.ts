@@ -76,7 +76,8 @@ export async function createDbtWorker(args: {
     connection: args.connection,
     namespace: args.namespace,
     taskQueue: args.taskQueue,
-    ...(await workflowSource()),
+    // The dbtRefresh workflow alone: a smaller workflow thread than the whole bundle's.
+    ...(await workflowSource('refresh')),
     activities: createDbtActivities(args.deps),
     ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,

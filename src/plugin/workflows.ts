@@ -20,12 +20,18 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
 import { DBT_REFRESH_WORKFLOW_TYPE, WORKFLOW_TYPE } from '../contracts';
-import { WORKFLOW_INTERCEPTORS_MODULE } from '../observability/bundle';
+import { REFRESH_INTERCEPTORS_MODULE, WORKFLOW_INTERCEPTORS_MODULE } from '../observability/bundle';
 
 /** Our workflows module (src/workflows or dist/workflows). */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
-/** Pre-built by `make build` (scripts/bundle-workflows.js); bundling on start is the fallback. */
-export const WORKFLOW_BUNDLE_PATH = path.resolve(__dirname, '..', 'workflow-bundle.js');
+/**
+ * The dbtRefresh workflow's own module: all the dbt worker's bundle holds. The bundler wants an
+ * existing file here: the .ts in development, the compiled .js in dist/.
+ */
+const REFRESH_WORKFLOWS_PATH = ((base: string) =>
+  ['.ts', '.js'].map((ext) => base + ext).find(fs.existsSync) ?? `${base}.js`)(
+  path.resolve(__dirname, '..', 'workflows', 'dbt-refresh'),
+);
 /**
  * Preloaded into the bundle's reusable context: the pure rules of src/policy (the input rules' zod
  * schemas, the state transitions, the status mapping, the Web UI details; no module state, no clock
@@ -90,20 +96,57 @@ export function workflowBundlerOptions(): {
   };
 }
 
-let bundled: Promise<Pick<WorkerOptions, 'workflowBundle'>> | undefined;
+/**
+ * How the dbt worker's bundle is made: the dbtRefresh workflow alone, with the interceptors every
+ * workflow gets. Its workflow thread then holds no policy rules, zod or policy workflow code
+ * (docs/performance.md, change 22).
+ */
+export function refreshBundlerOptions(): ReturnType<typeof workflowBundlerOptions> {
+  return {
+    workflowsPath: REFRESH_WORKFLOWS_PATH,
+    preloadModules: [],
+    workflowInterceptorModules: [REFRESH_INTERCEPTORS_MODULE],
+    webpackConfigHook: withoutSourcesContent,
+  };
+}
+
+/** A workflow bundle of ours: `all` (both workflows, for policy workers) or `refresh` (the dbt worker's). */
+export type BundleKind = 'all' | 'refresh';
+
+/**
+ * Our bundles, pre-built by `make build` (scripts/bundle-workflows.js) under these names next to
+ * dist/worker.js; bundling on start is the fallback.
+ */
+export const WORKFLOW_BUNDLES: Readonly<
+  Record<BundleKind, { file: string; options: () => ReturnType<typeof workflowBundlerOptions> }>
+> = {
+  all: { file: 'workflow-bundle.js', options: workflowBundlerOptions },
+  refresh: { file: 'refresh-workflow-bundle.js', options: refreshBundlerOptions },
+};
+
+/** Where `make build` puts a pre-built bundle. */
+export function workflowBundlePath(kind: BundleKind): string {
+  return path.resolve(__dirname, '..', WORKFLOW_BUNDLES[kind].file);
+}
+
+const bundled = new Map<BundleKind, Promise<Pick<WorkerOptions, 'workflowBundle'>>>();
 
 /** Our workflow code alone: the pre-built bundle, or one bundle built on first use (not once per Worker). */
-export function workflowSource(): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
-  if (fs.existsSync(WORKFLOW_BUNDLE_PATH))
-    return Promise.resolve({ workflowBundle: { codePath: WORKFLOW_BUNDLE_PATH } });
-  bundled ??= bundleWorkflowCode(workflowBundlerOptions()).then(
-    ({ code }) => ({ workflowBundle: { code } }),
-    (err: unknown) => {
-      bundled = undefined;
-      throw err;
-    },
-  );
-  return bundled;
+export function workflowSource(kind: BundleKind = 'all'): Promise<Pick<WorkerOptions, 'workflowBundle'>> {
+  const codePath = workflowBundlePath(kind);
+  if (fs.existsSync(codePath)) return Promise.resolve({ workflowBundle: { codePath } });
+  let pending = bundled.get(kind);
+  if (!pending) {
+    pending = bundleWorkflowCode(WORKFLOW_BUNDLES[kind].options()).then(
+      ({ code }) => ({ workflowBundle: { code } }),
+      (err: unknown) => {
+        bundled.delete(kind);
+        throw err;
+      },
+    );
+    bundled.set(kind, pending);
+  }
+  return pending;
 }
 
 /** Default home of the generated entry modules: beside the `@temporalio/workflow` that resolves from here. */

@@ -23,7 +23,7 @@ import {
   workflowInfo,
 } from '@temporalio/workflow';
 import type { DbtActivities } from '../activities/dbt';
-import { askCount, askedAt, batchDueAt, quietAfter } from '../policy';
+import { askCount, askedAt, batchDueAt, quietAfter } from '../policy/refresh-batch';
 import {
   REFRESH_DEFAULTS,
   REFRESH_WORKFLOW_TASK_TIMEOUT_MS,

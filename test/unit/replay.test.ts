@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { refreshBundlerOptions } from '../../src/plugin/workflows';
 import { workflowBundlerOptions } from '../../src/worker';
 
 const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
@@ -25,8 +26,14 @@ const bundlerLogger = (error: (...args: unknown[]) => void = () => {}) => {
 };
 
 let bundle: WorkflowBundleWithSourceMap;
+/** The dbt worker's bundle: the dbtRefresh workflow alone. */
+let refreshBundle: WorkflowBundleWithSourceMap;
 beforeAll(async () => {
   bundle = await bundleWorkflowCode({ ...workflowBundlerOptions(), logger: bundlerLogger(console.error) });
+  refreshBundle = await bundleWorkflowCode({
+    ...refreshBundlerOptions(),
+    logger: bundlerLogger(console.error),
+  });
 });
 
 describe('recorded histories replay against the current workflow code', () => {
@@ -61,6 +68,16 @@ describe('recorded histories replay against the current workflow code', () => {
     ).resolves.toBeUndefined();
   });
 
+  it.each(fixtures.filter((f) => f.startsWith('dbt-refresh')))(
+    "%s against the dbt worker's own bundle",
+    async (file) => {
+      const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
+      await expect(
+        Worker.runReplayHistory({ workflowBundle: refreshBundle }, history, path.basename(file, '.json')),
+      ).resolves.toBeUndefined();
+    },
+  );
+
   it('a change the histories do not allow fails the replay (the guard can fail)', async () => {
     // The completed history replayed against a workflow that schedules its activities differently.
     const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, 'policy-completed.json'), 'utf8'));
@@ -74,7 +91,7 @@ describe('recorded histories replay against the current workflow code', () => {
   });
 });
 
-describe('the shipped bundle (make build: dist/workflow-bundle.js)', () => {
+describe('the shipped bundles (make build: dist/workflow-bundle.js, dist/refresh-workflow-bundle.js)', () => {
   it("holds zod's English messages and none of its other languages", () => {
     const file = path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
     expect(fs.existsSync(file), `${file} is missing: run make build`).toBe(true);
@@ -83,5 +100,15 @@ describe('the shipped bundle (make build: dist/workflow-bundle.js)', () => {
     expect(code).toContain('./node_modules/zod/v4/locales/en.cjs');
     expect(code).toContain('Invalid input: expected');
     expect(code).not.toMatch(/\.\/node_modules\/zod\/v4\/locales\/(?!en\.)[a-zA-Z-]+\.c?js/);
+  });
+
+  it("the dbt worker's bundle holds the dbtRefresh workflow and no policy execution code (nor zod)", () => {
+    const file = path.resolve(__dirname, '..', '..', 'dist', 'refresh-workflow-bundle.js');
+    expect(fs.existsSync(file), `${file} is missing: run make build`).toBe(true);
+    const code = fs.readFileSync(file, 'utf8');
+    expect(code).toMatch(/function dbtRefresh\(/);
+    expect(code).not.toMatch(/function policyExecution\(/);
+    expect(code).not.toContain('./node_modules/zod/');
+    expect(code).not.toMatch(/\/policy\/(input|state|details)\.[jt]s/);
   });
 });
