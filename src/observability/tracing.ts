@@ -6,25 +6,34 @@
  * OTEL_EXPORTER_OTLP_ENDPOINT (or OTEL_EXPORTER_OTLP_TRACES_ENDPOINT) is set; otherwise tracing is
  * off and costs nothing: no interceptors, no trace context on any start, so the workflow's own
  * tracing interceptors stay idle too (workflow/tracing.ts). Tests hand in a span processor.
+ *
+ * The OpenTelemetry SDK (the tracer provider, the OTLP exporter, the context manager, Temporal's
+ * interceptors) is loaded when tracing is set up, not with this module: a process with tracing off
+ * does not hold it (~3 MB of a worker's heap, docs/performance.md, change 22).
  */
 import * as otel from '@opentelemetry/api';
-import { AsyncLocalStorageContextManager } from '@opentelemetry/context-async-hooks';
-import { W3CTraceContextPropagator } from '@opentelemetry/core';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
-import { Resource } from '@opentelemetry/resources';
-import { BasicTracerProvider, BatchSpanProcessor, type SpanProcessor } from '@opentelemetry/sdk-trace-base';
+import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';
 import type { ScheduleClientInterceptor, WorkflowClientInterceptor } from '@temporalio/client';
 import { defaultPayloadConverter } from '@temporalio/common';
-import {
-  makeWorkflowExporter,
-  OpenTelemetryActivityInboundInterceptor,
-  OpenTelemetryActivityOutboundInterceptor,
-  OpenTelemetryWorkflowClientInterceptor,
-  type OpenTelemetrySinks,
-} from '@temporalio/interceptors-opentelemetry';
+import type { OpenTelemetrySinks } from '@temporalio/interceptors-opentelemetry';
 import { TRACE_HEADER } from '@temporalio/interceptors-opentelemetry/lib/instrumentation';
 import type { ActivityInterceptorsFactory, InjectedSinks } from '@temporalio/worker';
 import { SPAN_ATTRIBUTES } from './workflow/tracing';
+
+// Loaded on first use only (see above).
+/* eslint-disable @typescript-eslint/no-require-imports */
+const sdk = () => ({
+  asyncHooks:
+    require('@opentelemetry/context-async-hooks') as typeof import('@opentelemetry/context-async-hooks'),
+  core: require('@opentelemetry/core') as typeof import('@opentelemetry/core'),
+  exporter:
+    require('@opentelemetry/exporter-trace-otlp-http') as typeof import('@opentelemetry/exporter-trace-otlp-http'),
+  resources: require('@opentelemetry/resources') as typeof import('@opentelemetry/resources'),
+  traceBase: require('@opentelemetry/sdk-trace-base') as typeof import('@opentelemetry/sdk-trace-base'),
+  temporal:
+    require('@temporalio/interceptors-opentelemetry') as typeof import('@temporalio/interceptors-opentelemetry'),
+});
+/* eslint-enable @typescript-eslint/no-require-imports */
 
 export { SPAN_ATTRIBUTES };
 
@@ -95,28 +104,30 @@ export function setupTracing(opts: TracingOptions): Tracing {
   if (installed) return installed;
   const env = opts.env ?? process.env;
   if (!opts.spanProcessor && !otlpConfigured(env)) return (installed = disabled);
+  const { asyncHooks, core, exporter, resources, traceBase, temporal } = sdk();
+  const { BasicTracerProvider, BatchSpanProcessor } = traceBase;
   // The exporter reads OTEL_EXPORTER_OTLP_* (endpoint, headers, timeout) itself.
-  const processor = opts.spanProcessor ?? new BatchSpanProcessor(new OTLPTraceExporter());
-  const resource = new Resource({ 'service.name': env.OTEL_SERVICE_NAME || opts.serviceName });
+  const processor = opts.spanProcessor ?? new BatchSpanProcessor(new exporter.OTLPTraceExporter());
+  const resource = new resources.Resource({ 'service.name': env.OTEL_SERVICE_NAME || opts.serviceName });
   const provider = new BasicTracerProvider({ resource, spanProcessors: [processor] });
   provider.register({
-    contextManager: new AsyncLocalStorageContextManager(),
-    propagator: new W3CTraceContextPropagator(),
+    contextManager: new asyncHooks.AsyncLocalStorageContextManager(),
+    propagator: new core.W3CTraceContextPropagator(),
   });
   const tracer = provider.getTracer('policy-execution');
   installed = {
     enabled: true,
     clientInterceptors: () => ({
-      workflow: [new OpenTelemetryWorkflowClientInterceptor({ tracer }), startAttributes],
+      workflow: [new temporal.OpenTelemetryWorkflowClientInterceptor({ tracer }), startAttributes],
       schedule: [scheduleInterceptor],
     }),
     activityInterceptors: () => [
       (ctx) => ({
-        inbound: new OpenTelemetryActivityInboundInterceptor(ctx, { tracer }),
-        outbound: new OpenTelemetryActivityOutboundInterceptor(ctx),
+        inbound: new temporal.OpenTelemetryActivityInboundInterceptor(ctx, { tracer }),
+        outbound: new temporal.OpenTelemetryActivityOutboundInterceptor(ctx),
       }),
     ],
-    sinks: () => ({ exporter: makeWorkflowExporter(processor, resource) }),
+    sinks: () => ({ exporter: temporal.makeWorkflowExporter(processor, resource) }),
     headers: () => {
       const carrier: Record<string, string> = {};
       otel.propagation.inject(otel.context.active(), carrier);
