@@ -22,9 +22,10 @@ type BundlerOptions = () => { workflowsPath: string; preloadModules: string[] };
 async function buildBundles(src: string): Promise<string> {
   const plugin = (await import(path.join(src, 'plugin', 'workflows.js')).catch(() => ({}))) as {
     WORKFLOW_BUNDLES?: Record<string, { file: string; options: BundlerOptions }>;
+    buildWorkflowBundle?: (kind: string, logger: typeof quiet) => Promise<string>;
   };
   const worker = (await import(path.join(src, 'worker.js'))) as { workflowBundlerOptions?: BundlerOptions };
-  const bundles = Object.values(
+  const bundles = Object.entries(
     plugin.WORKFLOW_BUNDLES ?? {
       all: {
         file: 'workflow-bundle.js',
@@ -35,8 +36,10 @@ async function buildBundles(src: string): Promise<string> {
     },
   );
   const sizes: string[] = [];
-  for (const { file, options } of bundles) {
-    const { code } = await bundleWorkflowCode({ ...options(), logger: quiet });
+  for (const [kind, { file, options }] of bundles) {
+    const code = plugin.buildWorkflowBundle
+      ? await plugin.buildWorkflowBundle(kind, quiet)
+      : (await bundleWorkflowCode({ ...options(), logger: quiet })).code;
     fs.writeFileSync(path.join(src, file), code);
     sizes.push(`${file} ${Math.round(code.length / 1024)} KiB`);
   }

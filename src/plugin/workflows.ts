@@ -129,6 +129,33 @@ export function workflowBundlePath(kind: BundleKind): string {
   return path.resolve(__dirname, '..', WORKFLOW_BUNDLES[kind].file);
 }
 
+/**
+ * The code with every character above U+00FF written as a `\uXXXX` escape. V8 holds a script's
+ * source, which every workflow thread keeps, at one byte per character when all of its characters
+ * are Latin-1, and at two otherwise: a handful of dashes and arrows in comments and messages doubled
+ * the bundle's size in each thread (docs/performance.md, change 22). An escape means the same
+ * character in a string, a template, a regular expression or an identifier, and is plain text in a
+ * comment; a character after a lone backslash (an escape of its own) loses that backslash.
+ */
+export function latin1Only(code: string): string {
+  return code.replace(/(\\*)([\u0100-\uffff])/g, (_, slashes: string, char: string) => {
+    const kept = slashes.length % 2 === 1 ? slashes.slice(1) : slashes;
+    return `${kept}\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** One of our bundles as `make build` ships it (scripts/bundle-workflows.js): bundled, Latin-1 only. */
+export async function buildWorkflowBundle(
+  kind: BundleKind,
+  logger?: BundleOptions['logger'],
+): Promise<string> {
+  const { code } = await bundleWorkflowCode({
+    ...WORKFLOW_BUNDLES[kind].options(),
+    ...(logger ? { logger } : {}),
+  });
+  return latin1Only(code);
+}
+
 const bundled = new Map<BundleKind, Promise<Pick<WorkerOptions, 'workflowBundle'>>>();
 
 /** Our workflow code alone: the pre-built bundle, or one bundle built on first use (not once per Worker). */
@@ -137,8 +164,8 @@ export function workflowSource(kind: BundleKind = 'all'): Promise<Pick<WorkerOpt
   if (fs.existsSync(codePath)) return Promise.resolve({ workflowBundle: { codePath } });
   let pending = bundled.get(kind);
   if (!pending) {
-    pending = bundleWorkflowCode(WORKFLOW_BUNDLES[kind].options()).then(
-      ({ code }) => ({ workflowBundle: { code } }),
+    pending = buildWorkflowBundle(kind).then(
+      (code) => ({ workflowBundle: { code } }),
       (err: unknown) => {
         bundled.delete(kind);
         throw err;

@@ -8,10 +8,9 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { bundleWorkflowCode, Worker, type WorkflowBundleWithSourceMap } from '@temporalio/worker';
+import { bundleWorkflowCode, Worker, type WorkflowBundleOption } from '@temporalio/worker';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { refreshBundlerOptions } from '../../src/plugin/workflows';
-import { workflowBundlerOptions } from '../../src/worker';
+import { buildWorkflowBundle, latin1Only } from '../../src/plugin/workflows';
 
 const DIR = path.resolve(__dirname, '..', 'fixtures', 'histories');
 const fixtures = fs
@@ -25,15 +24,13 @@ const bundlerLogger = (error: (...args: unknown[]) => void = () => {}) => {
   return { info: quiet, debug: quiet, trace: quiet, warn: quiet, log: quiet, error };
 };
 
-let bundle: WorkflowBundleWithSourceMap;
+// Our bundles as `make build` ships them (Latin-1 only).
+let bundle: WorkflowBundleOption;
 /** The dbt worker's bundle: the dbtRefresh workflow alone. */
-let refreshBundle: WorkflowBundleWithSourceMap;
+let refreshBundle: WorkflowBundleOption;
 beforeAll(async () => {
-  bundle = await bundleWorkflowCode({ ...workflowBundlerOptions(), logger: bundlerLogger(console.error) });
-  refreshBundle = await bundleWorkflowCode({
-    ...refreshBundlerOptions(),
-    logger: bundlerLogger(console.error),
-  });
+  bundle = { code: await buildWorkflowBundle('all', bundlerLogger(console.error)) };
+  refreshBundle = { code: await buildWorkflowBundle('refresh', bundlerLogger(console.error)) };
 });
 
 describe('recorded histories replay against the current workflow code', () => {
@@ -110,5 +107,30 @@ describe('the shipped bundles (make build: dist/workflow-bundle.js, dist/refresh
     expect(code).not.toMatch(/function policyExecution\(/);
     expect(code).not.toContain('./node_modules/zod/');
     expect(code).not.toMatch(/\/policy\/(input|state|details)\.[jt]s/);
+  });
+
+  it.each(['workflow-bundle.js', 'refresh-workflow-bundle.js'])(
+    '%s is Latin-1 only (V8 holds it at one byte per character)',
+    (name) => {
+      const code = fs.readFileSync(path.resolve(__dirname, '..', '..', 'dist', name), 'utf8');
+      expect(code.match(/[\u0100-\uffff]/g) ?? []).toEqual([]);
+    },
+  );
+});
+
+describe('latin1Only: escapes that keep what the code means', () => {
+  it.each([
+    ['"a—b"', 'a—b'],
+    ['"\\→"', '→'],
+    ['`…${1}`', '…1'],
+    ['/^\\→$/.test("→")', true],
+    ['/^[—-→]$/.test("…")', true],
+    ['"\\\\—"', '\\—'],
+    ['/* — */ 1', 1],
+  ])('%s', (source, value) => {
+    const escaped = latin1Only(source);
+    expect(escaped).not.toMatch(/[\u0100-\uffff]/);
+    // Indirect eval: the escaped code evaluates to the same value.
+    expect((0, eval)(escaped)).toEqual(value);
   });
 });
