@@ -7,7 +7,7 @@
  * TLS settings or a config profile). SIGINT / SIGTERM shut it down gracefully.
  */
 import fs from 'node:fs';
-import { Client, Connection } from '@temporalio/client';
+import { Client } from '@temporalio/client';
 import { NativeConnection, Worker, type WorkerOptions } from '@temporalio/worker';
 import { createActivities, type ActivityDeps } from './activities';
 import { intFromEnv, loadTemporalConfig, loadWorkerConfig } from './config';
@@ -66,12 +66,13 @@ async function main(): Promise<void> {
   const config = loadWorkerConfig();
   const temporal = loadTemporalConfig();
   const connection = await NativeConnection.connect(temporal.connectionOptions);
-  // The client of the refresh asks, the dispatcher and the reconciler, on a connection of its own.
-  const clientConnection = await Connection.connect(temporal.connectionOptions);
+  // The client of the refresh asks, the dispatcher and the reconciler shares the worker's native
+  // connection: no second (gRPC-JS) channel to the same server in the process (docs/performance.md,
+  // change 22).
   const plugin = new PolicyExecutionPlugin({
     ...pluginOptionsFromConfig(config),
     client: new Client({
-      connection: clientConnection,
+      connection,
       namespace: temporal.namespace,
       interceptors: obs.clientInterceptors(),
     }),
@@ -95,7 +96,6 @@ async function main(): Promise<void> {
     await worker.run();
   } finally {
     await plugin.close();
-    await clientConnection.close();
     await connection.close();
     await obs.shutdown();
     // For the benchmark (bench/): the warehouse's write counters, after the last write.
