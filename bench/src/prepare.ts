@@ -16,34 +16,30 @@ import { REPO_ROOT } from './env';
 
 const quiet = { info() {}, debug() {}, trace() {}, warn: console.warn, error: console.error, log() {} };
 
-type BundlerOptions = () => { workflowsPath: string; preloadModules: string[] };
-
-/** Writes the build's workflow bundles next to its worker.js; returns their sizes for the log. */
+/**
+ * Writes the build's workflow bundles next to its worker.js as `make build` makes them; returns
+ * their sizes for the log. Older sources (before the dbt worker's bundle) have one bundle of the
+ * workflows, made with their `workflowBundlerOptions` where they have it.
+ */
 async function buildBundles(src: string): Promise<string> {
   const plugin = (await import(path.join(src, 'plugin', 'workflows.js')).catch(() => ({}))) as {
-    WORKFLOW_BUNDLES?: Record<string, { file: string; options: BundlerOptions }>;
+    WORKFLOW_BUNDLES?: Record<string, { file: string }>;
     buildWorkflowBundle?: (kind: string, logger: typeof quiet) => Promise<string>;
   };
-  const worker = (await import(path.join(src, 'worker.js'))) as { workflowBundlerOptions?: BundlerOptions };
-  const bundles = Object.entries(
-    plugin.WORKFLOW_BUNDLES ?? {
-      all: {
-        file: 'workflow-bundle.js',
-        options:
-          worker.workflowBundlerOptions ??
-          (() => ({ workflowsPath: path.join(src, 'workflows'), preloadModules: [] })),
-      },
-    },
-  );
-  const sizes: string[] = [];
-  for (const [kind, { file, options }] of bundles) {
-    const code = plugin.buildWorkflowBundle
-      ? await plugin.buildWorkflowBundle(kind, quiet)
-      : (await bundleWorkflowCode({ ...options(), logger: quiet })).code;
-    fs.writeFileSync(path.join(src, file), code);
-    sizes.push(`${file} ${Math.round(code.length / 1024)} KiB`);
+  const written: { file: string; code: string }[] = [];
+  if (plugin.WORKFLOW_BUNDLES && plugin.buildWorkflowBundle) {
+    for (const [kind, { file }] of Object.entries(plugin.WORKFLOW_BUNDLES))
+      written.push({ file, code: await plugin.buildWorkflowBundle(kind, quiet) });
+  } else {
+    const worker = (await import(path.join(src, 'worker.js'))) as {
+      workflowBundlerOptions?: () => { workflowsPath: string; preloadModules: string[] };
+    };
+    const options = worker.workflowBundlerOptions?.() ?? { workflowsPath: path.join(src, 'workflows') };
+    const { code } = await bundleWorkflowCode({ ...options, logger: quiet });
+    written.push({ file: 'workflow-bundle.js', code });
   }
-  return sizes.join(', ');
+  for (const { file, code } of written) fs.writeFileSync(path.join(src, file), code);
+  return written.map(({ file, code }) => `${file} ${Math.round(code.length / 1024)} KiB`).join(', ');
 }
 
 async function main(): Promise<void> {

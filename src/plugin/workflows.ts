@@ -101,7 +101,7 @@ export function workflowBundlerOptions(): {
  * workflow gets. Its workflow thread then holds no policy rules, zod or policy workflow code
  * (docs/performance.md, change 22).
  */
-export function refreshBundlerOptions(): ReturnType<typeof workflowBundlerOptions> {
+function refreshBundlerOptions(): ReturnType<typeof workflowBundlerOptions> {
   return {
     workflowsPath: REFRESH_WORKFLOWS_PATH,
     preloadModules: [],
@@ -125,7 +125,7 @@ export const WORKFLOW_BUNDLES: Readonly<
 };
 
 /** Where `make build` puts a pre-built bundle. */
-export function workflowBundlePath(kind: BundleKind): string {
+function workflowBundlePath(kind: BundleKind): string {
   return path.resolve(__dirname, '..', WORKFLOW_BUNDLES[kind].file);
 }
 
