@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import { Worker, type NativeConnection, type WorkerOptions } from '@temporalio/worker';
+import { Worker, type NativeConnection } from '@temporalio/worker';
 import type { RefreshTarget } from '../activities';
 import { createDbtActivities, type DbtActivityDeps } from '../activities/dbt';
 import { createDbtExecutor, type DbtExecutor } from '../dbt/daemon';
@@ -62,22 +62,6 @@ export function dbtExecutor(config: DbtRunSettings, warehouse: WarehouseConfig):
 export const internalWorkerOptions = new WeakSet<object>();
 
 /**
- * Where the dbt worker runs its workflow code: on the process's main thread, in the SDK's reusable
- * sandbox context, instead of a workflow thread of its own. `debugMode` is the SDK's switch for it;
- * it also lifts the deadlock timeout, so the SDK's default (5 s per activation) is set again, through
- * an option the SDK reads but does not declare in `WorkerOptions` (test/integration/dbt.test.ts fails
- * should it stop reading it). The dbtRefresh workflow is small and wakes at most once per refresh ask
- * interval per policy worker, so the main thread hardly notices it, and the process holds one V8
- * isolate and its heap less (docs/performance.md, change 23).
- */
-export const DBT_WORKER_WORKFLOWS_ON_MAIN_THREAD: Pick<WorkerOptions, 'debugMode'> & {
-  isolateExecutionTimeout: string;
-} = {
-  debugMode: true,
-  isolateExecutionTimeout: '5s',
-};
-
-/**
  * The dbt worker, on its own task queue: the dbtRefresh workflow and the runModelRefresh activity with
  * ONE slot, so dbt runs started through Temporal never overlap (docs/design.md, decision 5). The
  * refresher's workflow tasks do not queue behind a backlog of policy executions on the main task queue.
@@ -97,7 +81,6 @@ export async function createDbtWorker(args: {
     activities: createDbtActivities(args.deps),
     ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,
-    ...DBT_WORKER_WORKFLOWS_ON_MAIN_THREAD,
   };
   internalWorkerOptions.add(options);
   return Worker.create(options);

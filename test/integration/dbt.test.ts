@@ -9,8 +9,6 @@
  * The SQL the tests send straight to the warehouse is written so both read it the same way.
  */
 import { spawn } from 'node:child_process';
-import path from 'node:path';
-import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRefreshAsk } from '../../src/activities';
 import {
@@ -22,7 +20,6 @@ import {
 } from '../../src/contracts';
 import { RequestDispatcher } from '../../src/dispatcher';
 import type { StateRow } from '../../src/policy';
-import { DBT_WORKER_WORKFLOWS_ON_MAIN_THREAD } from '../../src/plugin/dbt-worker';
 import { durationMs } from '../../src/reconciler';
 import type { WarehouseStats } from '../../src/warehouse/types';
 import {
@@ -481,40 +478,6 @@ describe("the refresher's own timing", () => {
     const waiting = await refresherStatus(h);
     expect(waiting.pending).toBe(1);
     expect(waiting.runs).toBe(1);
-  }, 120_000);
-
-  it("runs its workflow code on the worker's main thread, with the SDK's 5 s deadlock timeout kept", async () => {
-    const dbtWorker = h.dbtWorker;
-    if (!dbtWorker) throw new Error('no dbt worker');
-    expect(dbtWorker.options.debugMode).toBe(true);
-    expect(dbtWorker.options.isolateExecutionTimeoutMs).toBe(5000);
-    // The same settings on a worker of a workflow that does not yield: its workflow task fails after
-    // 5 s, the sandbox's script timeout (without it, the loop would run to its end and the workflow
-    // complete).
-    const taskQueue = uniqueId('main-thread');
-    const worker = await Worker.create({
-      connection: h.env.nativeConnection,
-      namespace: 'default',
-      taskQueue,
-      workflowsPath: path.resolve(__dirname, '..', 'fixtures', 'unyielding-workflow.ts'),
-      ...DBT_WORKER_WORKFLOWS_ON_MAIN_THREAD,
-    });
-    const handle = await h.env.client.workflow.start('unyielding', {
-      taskQueue,
-      workflowId: uniqueId('unyielding'),
-    });
-    const failure = await worker.runUntil(async () => {
-      const failed = await waitFor(
-        'a failed workflow task',
-        async () =>
-          (await handle.fetchHistory()).events?.find((e) => e.workflowTaskFailedEventAttributes)
-            ?.workflowTaskFailedEventAttributes?.failure?.message ?? false,
-        60_000,
-      );
-      await handle.terminate('test done');
-      return failed;
-    });
-    expect(failure).toMatch(/timed out after 5000 ?ms/);
   }, 120_000);
 
   it('its workflow task timeout is its own: at start, and after continue-as-new for a refresher started without it', async () => {
