@@ -24,6 +24,8 @@ export interface ReportInput {
   ratios: Ratios;
   targets: Target[];
   workerProfile: ProfileSummary[];
+  /** temporalFloor's worker, profiled the same way (its own process for that floor). */
+  floorWorkerProfile: ProfileSummary[];
   /** The references' per-execution timings the chart draws. */
   timings: { raw: RawResult | null; blocking: BlockingResult | null };
 }

@@ -117,6 +117,7 @@ export function buildReport(input: ReportInput): Report {
     ratios: input.ratios,
     targets: Object.fromEntries(input.targets.map(({ key, ...t }) => [key, t])),
     workerProfile: input.workerProfile,
+    floorWorkerProfile: input.floorWorkerProfile,
     timeline: a?.timeline ?? null,
   };
   const svg = renderChart(chartInput(input, version.gitCommit));
@@ -127,7 +128,11 @@ export function buildReport(input: ReportInput): Report {
  * Writes latest.{json,svg,md} and a dated copy of each (earlier results of the same warehouse go
  * unless BENCH_KEEP=1). Snowflake's are latest-snowflake.* (run-...-snowflake.*), beside DuckDB's.
  */
-export function writeResults(cfg: BenchConfig, { result, svg, md }: Report, profileFiles: string[]): void {
+export function writeResults(
+  cfg: BenchConfig,
+  { result, svg, md }: Report,
+  profileFiles: { ours: string[]; temporalFloor: string[] },
+): void {
   fs.mkdirSync(cfg.resultsDir, { recursive: true });
   const suffix = resultsSuffix(cfg);
   const ours = (f: string) => (suffix ? f.includes(suffix) : !f.includes('-snowflake'));
@@ -144,8 +149,11 @@ export function writeResults(cfg: BenchConfig, { result, svg, md }: Report, prof
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.svg`), svg);
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.md`), `${md}\n`);
   }
-  profileFiles.forEach((f, i) =>
+  profileFiles.ours.forEach((f, i) =>
     fs.copyFileSync(f, path.join(cfg.resultsDir, `run-${stamp}-thread${i}.cpuprofile`)),
+  );
+  profileFiles.temporalFloor.forEach((f, i) =>
+    fs.copyFileSync(f, path.join(cfg.resultsDir, `run-${stamp}-floor-thread${i}.cpuprofile`)),
   );
   if (cfg.publish) {
     const docs = path.join(cfg.repoRoot, 'docs');

@@ -130,11 +130,17 @@ async function main(): Promise<void> {
       temporalFloorLocal: null,
       guide: null,
     };
+    let floorProfile: { files: string[]; summaries: ProfileSummary[] } = { files: [], summaries: [] };
     if (runs(cfg, 'floor')) {
       for (const kind of ['temporalFloor', 'temporalFloorLocal'] as const) {
         log(`${kind}: warm-up ${cfg.warmup}, then ${cfg.n} executions at once`);
         floors[kind] = await runFloor(client, stack, cfg, kind);
         log(`${kind}: ${figure(floors[kind])}`);
+        if (cfg.profile && kind === 'temporalFloor') {
+          // Its own profile: the next floor starts a worker process of its own.
+          await stack.stopFloorWorker();
+          floorProfile = collectProfiles(stack.floorProfileDir, (m) => log(`temporalFloor: ${m}`));
+        }
       }
     }
     if (runs(cfg, 'guideFloor')) {
@@ -184,10 +190,11 @@ async function main(): Promise<void> {
       ratios: rat,
       targets: targets(compared, rat),
       workerProfile: ours.profile.summaries,
+      floorWorkerProfile: floorProfile.summaries,
       timings: { raw, blocking },
     };
     const report = buildReport(input);
-    writeResults(cfg, report, ours.profile.files);
+    writeResults(cfg, report, { ours: ours.profile.files, temporalFloor: floorProfile.files });
     printSummary(input, report);
     const incomplete = [a, floors.temporalFloor, floors.temporalFloorLocal, ours.guide, floors.guide].filter(
       (b) => b && (b.timedOut || b.failed > 0),

@@ -37,6 +37,8 @@ export interface Stack {
   workerStatsFile: string;
   /** Where the worker's CPU profile goes with BENCH_PROFILE=1. */
   profileDir: string;
+  /** Where the floor's worker's CPU profiles go with BENCH_PROFILE=1 (one worker process per floor then). */
+  floorProfileDir: string;
   /** The workers' env settings that tune them (WORKER_*), as passed. */
   workerTuning: Record<string, string>;
   startWorker(): Promise<Managed>;
@@ -95,6 +97,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       ),
     );
     const profileDir = path.join(tmpDir, 'profile');
+    const floorProfileDir = path.join(tmpDir, 'profile-floor');
     const workerEnv: NodeJS.ProcessEnv = {
       ...process.env,
       TEMPORAL_ADDRESS: temporal.address,
@@ -118,7 +121,9 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
      * bin/policy-execution-worker (its process settings) with this Node, the bench's env plus its own.
      */
     const startWorkerProcess = async (name: string, script: string, env: NodeJS.ProcessEnv) => {
-      const nodeArgs = cfg.profile && name === 'worker' ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+      const nodeArgs = cfg.profile
+        ? ['--cpu-prof', `--cpu-prof-dir=${name === 'worker' ? profileDir : floorProfileDir}`]
+        : [];
       const launcher = path.join(cfg.repoRoot, 'bin', 'policy-execution-worker');
       const proc = startProcess(name, launcher, [...nodeArgs, script], {
         cwd: cfg.repoRoot,
@@ -147,6 +152,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       warehouseLabel: snowflake?.label ?? 'duckdb (a DuckDB file)',
       workerStatsFile,
       profileDir,
+      floorProfileDir,
       workerTuning,
       async startWorker() {
         stack.worker ??= await startWorkerProcess(
