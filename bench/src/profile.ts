@@ -87,13 +87,20 @@ export function summarizeProfile(file: string, top = 15): ProfileSummary {
   };
 }
 
+/** A worker's profile files (one per thread) and their summaries. */
+export interface CollectedProfiles {
+  files: string[];
+  summaries: ProfileSummary[];
+}
+
+/** No profiles: a run without BENCH_PROFILE, or a part that did not run. */
+export function noProfiles(): CollectedProfiles {
+  return { files: [], summaries: [] };
+}
+
 /** Every profile the worker left (one per thread: main and workflow threads), summarised. */
-export function collectProfiles(
-  dir: string,
-  log: (msg: string) => void,
-): { files: string[]; summaries: ProfileSummary[] } {
-  const files: string[] = [];
-  const summaries: ProfileSummary[] = [];
+export function collectProfiles(dir: string, log: (msg: string) => void): CollectedProfiles {
+  const { files, summaries } = noProfiles();
   if (!fs.existsSync(dir)) return { files, summaries };
   for (const file of fs
     .readdirSync(dir)

@@ -149,12 +149,13 @@ export function writeResults(
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.svg`), svg);
     fs.writeFileSync(path.join(cfg.resultsDir, `${base}.md`), `${md}\n`);
   }
-  profileFiles.ours.forEach((f, i) =>
-    fs.copyFileSync(f, path.join(cfg.resultsDir, `run-${stamp}-thread${i}.cpuprofile`)),
-  );
-  profileFiles.temporalFloor.forEach((f, i) =>
-    fs.copyFileSync(f, path.join(cfg.resultsDir, `run-${stamp}-floor-thread${i}.cpuprofile`)),
-  );
+  for (const [worker, files] of [
+    ['', profileFiles.ours],
+    ['-floor', profileFiles.temporalFloor],
+  ] as const)
+    files.forEach((f, i) =>
+      fs.copyFileSync(f, path.join(cfg.resultsDir, `run-${stamp}${worker}-thread${i}.cpuprofile`)),
+    );
   if (cfg.publish) {
     const docs = path.join(cfg.repoRoot, 'docs');
     fs.mkdirSync(docs, { recursive: true });

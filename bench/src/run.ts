@@ -21,7 +21,7 @@ import { runFloor, runGuideFloor } from './floors';
 import { runGuideOurs } from './guide';
 import { runOrchestrated } from './orchestrated';
 import { loadAverage, Sampler } from './proc';
-import { collectProfiles, type ProfileSummary } from './profile';
+import { collectProfiles, noProfiles } from './profile';
 import { runBlocking, runRaw, type BlockingResult, type RawResult } from './references';
 import { buildReport, printSummary, writeResults } from './report';
 import type { ReportInput } from './report-input';
@@ -41,7 +41,7 @@ async function runOurs(client: Client, stack: Stack, cfg: ReturnType<typeof load
   log(`project's worker pid ${worker.pid}`);
   let analysis: Analysis | null = null;
   let guide: ReferenceAnalysis | null = null;
-  let profile: { files: string[]; summaries: ProfileSummary[] } = { files: [], summaries: [] };
+  let profile = noProfiles();
   let run: Awaited<ReturnType<typeof runOrchestrated>> | null = null;
   const sampler = new Sampler({
     worker: worker.pid,
@@ -121,7 +121,7 @@ async function main(): Promise<void> {
     const ours =
       runs(cfg, 'ours') || runs(cfg, 'guide')
         ? await runOurs(client, stack, cfg)
-        : { analysis: null, guide: null, profile: { files: [], summaries: [] } };
+        : { analysis: null, guide: null, profile: noProfiles() };
 
     const floors: Pick<Compared, 'temporalFloor' | 'temporalFloorLocal'> & {
       guide: ReferenceAnalysis | null;
@@ -130,7 +130,7 @@ async function main(): Promise<void> {
       temporalFloorLocal: null,
       guide: null,
     };
-    let floorProfile: { files: string[]; summaries: ProfileSummary[] } = { files: [], summaries: [] };
+    let floorProfile = noProfiles();
     if (runs(cfg, 'floor')) {
       for (const kind of ['temporalFloor', 'temporalFloorLocal'] as const) {
         log(`${kind}: warm-up ${cfg.warmup}, then ${cfg.n} executions at once`);
