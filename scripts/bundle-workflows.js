@@ -1,5 +1,5 @@
 // Bundles the workflow code once at build time so workers start fast: every bundle of
-// WORKFLOW_BUNDLES (src/plugin/workflows.ts) next to dist/worker.js (dist/workflow-bundle.js, ...).
+// WORKFLOW_BUNDLES (src/plugin/workflows.ts) next to dist/worker.js (dist/workflow-bundle.js).
 const fs = require('node:fs');
 const path = require('node:path');
 

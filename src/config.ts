@@ -129,6 +129,10 @@ function loadDbtConfig(
   if (mode === 'off' || mode === 'false' || mode === '0') return null;
   if (mode !== 'on' && mode !== 'true' && mode !== '1')
     throw new Error(`DBT_REFRESH must be 'on' or 'off', got '${env.DBT_REFRESH}'`);
+  if (env.DBT_TASK_QUEUE === taskQueue)
+    throw new Error(
+      `DBT_TASK_QUEUE must differ from the worker's task queue ('${taskQueue}'): the dbt worker runs dbt alone`,
+    );
   return {
     taskQueue: env.DBT_TASK_QUEUE || `${taskQueue}-dbt`,
     workflowId: env.DBT_REFRESH_WORKFLOW_ID || 'policy-model-refresh',

@@ -108,8 +108,16 @@ export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askInter
  */
 export const REFRESH_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
 
+/**
+ * The refresher's Temporal task priority (1 is the highest, 3 the default). It runs on the worker's
+ * own task queue, and its workflow tasks must not wait behind a backlog of policy executions': with
+ * this key the server's matching hands them out first (docs/design.md, decision 11). Set when an
+ * ask starts it; continue-as-new keeps it.
+ */
+export const REFRESH_PRIORITY_KEY = 1;
+
 export interface DbtRefreshInput {
-  /** Task queue of the dbt worker (one activity slot). */
+  /** Task queue of the dbt worker (one activity slot), where the refresher's dbt runs go. */
   dbtTaskQueue: string;
   /** Quiet period after the last ask before dbt runs (REFRESH_DEFAULTS). */
   debounceMs?: number;

@@ -22,6 +22,7 @@ import type { Warehouse } from '../warehouse/types';
 import {
   DBT_REFRESH_WORKFLOW_TYPE,
   REFRESH_DEFAULTS,
+  REFRESH_PRIORITY_KEY,
   REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   refreshRequestedSignal,
   type DbtRefreshInput,
@@ -47,7 +48,7 @@ export interface RefreshTarget {
   client: Client;
   /** The singleton refresher's workflow id (one per warehouse). */
   workflowId: string;
-  /** Task queue the refresher workflow runs on (the dbt task queue). */
+  /** Task queue the refresher workflow runs on (the worker's own; its dbt runs go to `input.dbtTaskQueue`). */
   taskQueue: string;
   input: DbtRefreshInput;
   /** At most one refresh signal per this many ms from this worker (asks coalesced). Default REFRESH_DEFAULTS.askIntervalMs. */
@@ -56,7 +57,7 @@ export interface RefreshTarget {
 
 /**
  * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
- * running); `pacedMs` > 0: the sender held it back to keep to its ask interval; `askedAt`: when the
+ * running, at the refresher's priority); `pacedMs` > 0: the sender held it back to keep to its ask interval; `askedAt`: when the
  * earliest of the asks was made (default now).
  */
 export async function sendRefreshAsk(
@@ -70,6 +71,7 @@ export async function sendRefreshAsk(
     workflowId: target.workflowId,
     taskQueue: target.taskQueue,
     workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+    priority: { priorityKey: REFRESH_PRIORITY_KEY },
     args: [target.input],
     signal: refreshRequestedSignal,
     signalArgs: [ask],

@@ -4,7 +4,5 @@
  */
 import path from 'node:path';
 
-/** For a bundle with the policy execution workflow (the whole bundle, a user's bundle with ours). */
+/** For a bundle with our workflows (the whole bundle, a user's bundle with ours). */
 export const WORKFLOW_INTERCEPTORS_MODULE = path.join(__dirname, 'workflow', 'interceptors');
-/** For the dbt worker's bundle, which holds the dbtRefresh workflow alone. */
-export const REFRESH_INTERCEPTORS_MODULE = path.join(__dirname, 'workflow', 'refresh-interceptors');

@@ -1,28 +1,30 @@
 /**
- * Model refresh wiring: where terminal executions send their refresh asks (the dbtRefresh workflow
- * on the dbt task queue), how the worker runs dbt, and the dbt worker that serves that queue.
+ * Model refresh wiring: where terminal executions send their refresh asks (the dbtRefresh workflow,
+ * on the worker's own task queue at the refresher's priority), how the worker runs dbt, the dbt
+ * worker that runs the refresher's dbt activity on the dbt task queue, and the move of a refresher
+ * an earlier version started on that queue.
  */
 import path from 'node:path';
-import type { Client } from '@temporalio/client';
+import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import type { RefreshTarget } from '../activities';
+import { sendRefreshAsk, type RefreshTarget } from '../activities';
 import { createDbtActivities, type DbtActivityDeps } from '../activities/dbt';
+import type { RefreshStatus } from '../contracts';
 import { createDbtExecutor, type DbtExecutor } from '../dbt/daemon';
 import { dbtTargetOf, type WarehouseConfig } from '../warehouse/factory';
 import type { DbtRunSettings, RefreshSettings } from './options';
-import { workflowSource } from './workflows';
 import { observability } from '../observability/setup';
 
 function refreshFields(config: RefreshSettings): Omit<RefreshTarget, 'client'> {
   return {
     workflowId: config.workflowId,
-    taskQueue: config.taskQueue,
+    taskQueue: config.refresherTaskQueue,
     input: { dbtTaskQueue: config.taskQueue, debounceMs: config.debounceMs, maxWaitMs: config.maxWaitMs },
     askIntervalMs: config.askIntervalMs,
   };
 }
 
-/** Where terminal executions ask for a refresh: the dbtRefresh workflow on the dbt task queue. */
+/** Where terminal executions ask for a refresh: the dbtRefresh workflow on the worker's task queue. */
 export function refreshTarget(client: Client, config: RefreshSettings): RefreshTarget {
   return { client, ...refreshFields(config) };
 }
@@ -62,9 +64,10 @@ export function dbtExecutor(config: DbtRunSettings, warehouse: WarehouseConfig):
 export const internalWorkerOptions = new WeakSet<object>();
 
 /**
- * The dbt worker, on its own task queue: the dbtRefresh workflow and the runModelRefresh activity with
- * ONE slot, so dbt runs started through Temporal never overlap (docs/design.md, decision 5). The
- * refresher's workflow tasks do not queue behind a backlog of policy executions on the main task queue.
+ * The dbt worker, on its own task queue: the runModelRefresh activity with ONE slot, so dbt runs
+ * started through Temporal never overlap (docs/design.md, decision 5). It runs no workflows: the
+ * refresher runs on the worker's own task queue (decision 11), so this process has one workflow
+ * thread, not two.
  */
 export async function createDbtWorker(args: {
   connection: NativeConnection;
@@ -76,12 +79,51 @@ export async function createDbtWorker(args: {
     connection: args.connection,
     namespace: args.namespace,
     taskQueue: args.taskQueue,
-    // The dbtRefresh workflow alone: a smaller workflow thread than the whole bundle's.
-    ...(await workflowSource('refresh')),
     activities: createDbtActivities(args.deps),
     ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,
   };
   internalWorkerOptions.add(options);
   return Worker.create(options);
+}
+
+/**
+ * A refresher that an earlier version started on the dbt task queue, where no worker runs workflow
+ * tasks any more, would wait there for ever. It is moved: terminated, with a reason naming where it
+ * went, and started again on `target.taskQueue` by one ask that carries its counts (from its memo,
+ * kept after every dbt run) and its pending asks, at least one, so that a refresh runs even for asks
+ * that came after its memo. A refresher on any other queue (another worker's, sharing the
+ * warehouse) is left where it is. Returns the dbt queue when it moved one, else null.
+ */
+export async function moveRefresher(target: RefreshTarget): Promise<string | null> {
+  const handle = target.client.workflow.getHandle(target.workflowId);
+  let desc;
+  try {
+    desc = await handle.describe();
+  } catch (err) {
+    if (err instanceof WorkflowNotFoundError) return null;
+    throw err;
+  }
+  if (desc.status.name !== 'RUNNING' || desc.taskQueue !== target.input.dbtTaskQueue) return null;
+  const memo = (desc.memo as { refresh?: RefreshStatus } | undefined)?.refresh;
+  try {
+    await handle.terminate(`policy-execution: the refresher moved to task queue ${target.taskQueue}`);
+  } catch (err) {
+    // Ended meanwhile: nothing to terminate, the ask below starts it where it belongs.
+    if (!(err instanceof WorkflowNotFoundError)) throw err;
+  }
+  const carried = memo && {
+    pending: 0,
+    status: {
+      runs: memo.runs,
+      failedRuns: memo.failedRuns,
+      requestsServed: memo.requestsServed,
+      last: memo.last,
+    },
+  };
+  await sendRefreshAsk(
+    { ...target, input: { ...target.input, ...(carried ? { carried } : {}) } },
+    Math.max(1, memo?.pending ?? 0),
+  );
+  return desc.taskQueue;
 }

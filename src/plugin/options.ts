@@ -50,7 +50,10 @@ export interface DbtWorkerOptions {
 export interface ModelRefreshOptions {
   /** The refresher's workflow id (one per warehouse). Default `policy-model-refresh`. */
   workflowId?: string;
-  /** The dbt task queue. Default `<the worker's task queue>-dbt`. */
+  /**
+   * The dbt task queue: the dbt worker's, where the refresher's dbt runs go. Default `<the worker's
+   * task queue>-dbt`. The refresher itself runs on the worker's task queue.
+   */
   taskQueue?: string;
   /** Quiet period after the last ask before dbt runs. Default 1000. */
   debounceMs?: number;
@@ -99,7 +102,10 @@ export interface PolicyExecutionPluginOptions {
 
 export interface RefreshSettings {
   workflowId: string;
+  /** The dbt task queue (the dbt worker's). */
   taskQueue: string;
+  /** Where the refresher workflow runs: the worker's own task queue, at REFRESH_PRIORITY_KEY. */
+  refresherTaskQueue: string;
   debounceMs: number;
   maxWaitMs: number;
   askIntervalMs: number;
@@ -161,6 +167,11 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
     throw new TypeError(
       `policy-execution plugin: modelRefresh.dbtWorker.mode must be 'daemon' or 'cli', got '${String(dbt.mode)}'`,
     );
+  // The dbt worker runs the dbt activity alone: on the worker's own queue it would take policy tasks.
+  if (refresh?.taskQueue === taskQueue)
+    throw new TypeError(
+      `policy-execution plugin: modelRefresh.taskQueue must differ from the worker's task queue ('${taskQueue}')`,
+    );
   return {
     taskQueue,
     api: {
@@ -189,6 +200,7 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
     refresh: refresh && {
       workflowId: refresh.workflowId || 'policy-model-refresh',
       taskQueue: refresh.taskQueue || `${taskQueue}-dbt`,
+      refresherTaskQueue: taskQueue,
       debounceMs: wholeNumber('modelRefresh.debounceMs', refresh.debounceMs, REFRESH_DEFAULTS.debounceMs),
       maxWaitMs: wholeNumber('modelRefresh.maxWaitMs', refresh.maxWaitMs, REFRESH_DEFAULTS.maxWaitMs),
       askIntervalMs: wholeNumber(

@@ -6,7 +6,7 @@
  */
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, sendRefreshAsk, type PolicyActivities } from '../activities';
+import { createActivities, sendRefreshAsk, type PolicyActivities, type RefreshTarget } from '../activities';
 import type { DbtExecutor } from '../dbt/daemon';
 import { RequestDispatcher } from '../dispatcher';
 import { createPolicyApiClient } from '../policy-api/client';
@@ -15,7 +15,7 @@ import { EndingsReconciler } from '../reconciler';
 import { createWarehouse, describeWarehouse } from '../warehouse/factory';
 import { observability } from '../observability/setup';
 import type { Warehouse } from '../warehouse/types';
-import { createDbtWorker, dbtExecutor, lazyRefreshTarget, refreshTarget } from './dbt-worker';
+import { createDbtWorker, dbtExecutor, lazyRefreshTarget, moveRefresher, refreshTarget } from './dbt-worker';
 import type { PluginLogger, ResolvedOptions } from './options';
 import { missingSearchAttributes, searchAttributeCommands } from './search-attributes';
 
@@ -110,11 +110,12 @@ export class WorkerSession {
       const client = this.boundClient();
       if (connection) void this.checkSearchAttributes(connection);
       const refresh = settings.refresh ? refreshTarget(client, settings.refresh) : null;
+      if (refresh) void this.moveRefresher(refresh);
       if (refresh && this.dbt && connection) {
         dbtWorker = await createDbtWorker({
           connection,
           namespace: ctx.namespace,
-          taskQueue: refresh.taskQueue,
+          taskQueue: refresh.input.dbtTaskQueue,
           deps: { warehouse: this.warehouse, dbt: this.dbt },
         });
         // Warm dbt up now, so the first refresh does not pay for Python start-up and parsing.
@@ -160,7 +161,7 @@ export class WorkerSession {
   private summary(dbtWorker: boolean): string {
     const s = this.settings;
     const refresh = s.refresh
-      ? `${s.refresh.workflowId} via ${s.refresh.taskQueue}${dbtWorker ? '' : ' (dbt worker elsewhere)'}`
+      ? `${s.refresh.workflowId} (dbt queue ${s.refresh.taskQueue}${dbtWorker ? '' : ', dbt worker elsewhere'})`
       : 'off';
     return (
       `namespace=${this.ctx.namespace} task-queue=${s.taskQueue} ` +
@@ -170,6 +171,23 @@ export class WorkerSession {
       `reconciler=${s.reconcile ? `every ${s.reconcile.intervalMs} ms` : 'off'}` +
       (s.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${s.maxApiRequestsPerSecond}`)
     );
+  }
+
+  /** A refresher an earlier version left on the dbt task queue is moved to this worker's (decision 11). */
+  private async moveRefresher(target: RefreshTarget): Promise<void> {
+    try {
+      const from = await moveRefresher(target);
+      if (from)
+        this.ctx.logger.warn(
+          `policy-execution: moved the refresher ${target.workflowId} from task queue ${from} to ${target.taskQueue}`,
+        );
+    } catch (err) {
+      this.ctx.logger.warn(
+        `policy-execution: could not check where the refresher ${target.workflowId} runs: ${
+          err instanceof Error ? err.message : String(err)
+        }`,
+      );
+    }
   }
 
   private async checkSearchAttributes(connection: NativeConnection): Promise<void> {

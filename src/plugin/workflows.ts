@@ -20,18 +20,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { bundleWorkflowCode, type BundleOptions, type WorkerOptions } from '@temporalio/worker';
 import { DBT_REFRESH_WORKFLOW_TYPE, WORKFLOW_TYPE } from '../contracts';
-import { REFRESH_INTERCEPTORS_MODULE, WORKFLOW_INTERCEPTORS_MODULE } from '../observability/bundle';
+import { WORKFLOW_INTERCEPTORS_MODULE } from '../observability/bundle';
 
 /** Our workflows module (src/workflows or dist/workflows). */
 export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
-/**
- * The dbtRefresh workflow's own module: all the dbt worker's bundle holds. The bundler wants an
- * existing file here: the .ts in development, the compiled .js in dist/.
- */
-const REFRESH_WORKFLOWS_PATH = ((base: string) =>
-  ['.ts', '.js'].map((ext) => base + ext).find(fs.existsSync) ?? `${base}.js`)(
-  path.resolve(__dirname, '..', 'workflows', 'dbt-refresh'),
-);
 /**
  * Preloaded into the bundle's reusable context: the pure rules of src/policy (the input rules' zod
  * schemas, the state transitions, the status mapping, the Web UI details; no module state, no clock
@@ -97,32 +89,16 @@ export function workflowBundlerOptions(): {
 }
 
 /**
- * How the dbt worker's bundle is made: the dbtRefresh workflow alone, with the interceptors every
- * workflow gets. Its workflow thread then holds no policy rules, zod or policy workflow code
- * (docs/performance.md, change 22).
- */
-function refreshBundlerOptions(): ReturnType<typeof workflowBundlerOptions> {
-  return {
-    workflowsPath: REFRESH_WORKFLOWS_PATH,
-    preloadModules: [],
-    workflowInterceptorModules: [REFRESH_INTERCEPTORS_MODULE],
-    webpackConfigHook: withoutSourcesContent,
-  };
-}
-
-/** A workflow bundle of ours: `all` (both workflows, for policy workers) or `refresh` (the dbt worker's). */
-export type BundleKind = 'all' | 'refresh';
-
-/**
  * Our bundles, pre-built by `make build` (scripts/bundle-workflows.js) under these names next to
- * dist/worker.js; bundling on start is the fallback.
+ * dist/worker.js; bundling on start is the fallback. One since the refresher runs on the policy
+ * workers (docs/design.md, decision 11): `all`, both workflows.
  */
-export const WORKFLOW_BUNDLES: Readonly<
-  Record<BundleKind, { file: string; options: () => ReturnType<typeof workflowBundlerOptions> }>
-> = {
+export const WORKFLOW_BUNDLES = {
   all: { file: 'workflow-bundle.js', options: workflowBundlerOptions },
-  refresh: { file: 'refresh-workflow-bundle.js', options: refreshBundlerOptions },
-};
+} as const;
+
+/** A workflow bundle of ours. */
+export type BundleKind = keyof typeof WORKFLOW_BUNDLES;
 
 /** Where `make build` puts a pre-built bundle. */
 function workflowBundlePath(kind: BundleKind): string {

@@ -3,9 +3,10 @@
  * (docs/design.md, decision 5). Executions that reach `completed` or `error` signal it (signal-with-start from the
  * requestModelRefresh activity); it coalesces those asks — it waits until no new ask came for
  * `debounceMs`, but never longer than `maxWaitMs` after the first one — and runs ONE
- * `dbt run --select policy_execution_model` per batch. It runs on the dbt task queue, whose worker has
- * one activity slot, so dbt runs never overlap and never run once per execution, and its own workflow
- * tasks do not wait behind a backlog of policy executions. A failed dbt run is retried by the activity's
+ * `dbt run --select policy_execution_model` per batch, as an activity on the dbt task queue, whose
+ * worker has one slot, so dbt runs never overlap and never run once per execution. The refresher
+ * itself runs on the worker's task queue at a priority of its own, so its workflow tasks do not wait
+ * behind a backlog of policy executions (docs/design.md, decision 11). A failed dbt run is retried by the activity's
  * retry policy; if it still fails, the asks are kept for the next batch. Executions never wait on it.
  * It continues-as-new every `runsPerHistory` dbt runs (or when Temporal suggests it).
  */
@@ -139,10 +140,10 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
     upsertMemo({ refresh: { ...status, pending } });
   }
   await condition(allHandlersFinished);
-  // On the dbt task queue (a refresher started by an older worker on the main queue moves there
-  // too), with the refresher's own workflow task timeout (one started before it had one gets it).
+  // On the task queue it runs on, at the priority it was started with (Temporal keeps both), with the
+  // refresher's own workflow task timeout (one started before it had one gets it). A refresher an
+  // earlier version left on the dbt queue is moved by the worker (src/plugin/dbt-worker.ts).
   await makeContinueAsNewFunc<typeof dbtRefresh>({
-    taskQueue: input.dbtTaskQueue,
     workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   })({
     ...input,

@@ -147,6 +147,7 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
   const dbtConfig = opts.refresh
     ? {
         taskQueue: `${taskQueue}-dbt`,
+        refresherTaskQueue: taskQueue,
         workflowId: `refresh-${taskQueue}`,
         projectDir: DBT_PROJECT_DIR,
         dbtBin: DBT_BIN,

@@ -11,8 +11,10 @@
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sendRefreshAsk } from '../../src/activities';
+import { moveRefresher } from '../../src/plugin/dbt-worker';
 import {
   DBT_REFRESH_WORKFLOW_TYPE,
+  REFRESH_PRIORITY_KEY,
   REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   refreshRequestedSignal,
   refreshStatusQuery,
@@ -198,8 +200,9 @@ describe.each(TEST_WAREHOUSES)('model refresh (dbtRefresh workflow) on %s', (war
     );
     // The refresher's memo shows the last refresh.
     const desc = await h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').describe();
-    // It runs on the dbt task queue, not behind the executions' workflow tasks.
-    expect(desc.taskQueue).toBe(`${h.taskQueue}-dbt`);
+    // It runs on the worker's task queue, at a priority above the executions' (decision 11).
+    expect(desc.taskQueue).toBe(h.taskQueue);
+    expect(desc.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(REFRESH_PRIORITY_KEY);
     const memo = desc.memo as { refresh?: { runs: number; last: { success: boolean } } } | undefined;
     expect(memo?.refresh?.runs).toBeGreaterThanOrEqual(1);
     expect(memo?.refresh?.last.success).toBe(true);
@@ -492,7 +495,8 @@ describe("the refresher's own timing", () => {
     const described = async (workflowId: string) => {
       const desc = await h.env.client.workflow.getHandle(workflowId).describe();
       const ms = durationMs(desc.raw.executionConfig?.defaultWorkflowTaskTimeout);
-      return { runId: desc.runId, taskQueue: desc.taskQueue, ms };
+      const priority = desc.raw.workflowExecutionInfo?.priority?.priorityKey ?? null;
+      return { runId: desc.runId, taskQueue: desc.taskQueue, ms, priority };
     };
     // Started as a worker before this setting did: Temporal's default timeout, until it continues as new.
     const older = own('older');
@@ -515,10 +519,79 @@ describe("the refresher's own timing", () => {
     );
     expect(next.ms).toBe(REFRESH_WORKFLOW_TASK_TIMEOUT_MS);
     expect(next.taskQueue).toBe(first.taskQueue);
-    // Started by a refresh ask of this worker: its own timeout from the start.
+    // Started by a refresh ask of this worker: its own timeout and priority from the start, both
+    // kept by its continue-as-new, on the same task queue.
     const current = own('current');
     await sendRefreshAsk(current, 1);
-    expect((await described(current.workflowId)).ms).toBe(REFRESH_WORKFLOW_TASK_TIMEOUT_MS);
+    const started = await described(current.workflowId);
+    expect(started).toMatchObject({ ms: REFRESH_WORKFLOW_TASK_TIMEOUT_MS, priority: REFRESH_PRIORITY_KEY });
+    expect(started.taskQueue).toBe(h.taskQueue);
+    const continued = await waitFor(
+      'the refresher to continue as new after its dbt run',
+      async () => {
+        const latest = await described(current.workflowId);
+        return latest.runId !== started.runId && latest;
+      },
+      60_000,
+    );
+    expect(continued).toMatchObject({
+      ms: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+      priority: REFRESH_PRIORITY_KEY,
+      taskQueue: h.taskQueue,
+    });
+  }, 120_000);
+
+  it("a refresher an earlier version left on the dbt task queue is moved to the worker's, its counts kept", async () => {
+    const base = h.refreshTarget;
+    if (!base) throw new Error('no refresh target');
+    const workflowId = `${base.workflowId}-${uniqueId('moved')}`;
+    const dbtQueue = base.input.dbtTaskQueue;
+    // Where an earlier version ran it: on the dbt queue (no worker runs workflow tasks there now),
+    // with the counts its memo keeps after every dbt run and two asks pending.
+    const served = { runs: 3, failedRuns: 1, requestsServed: 40, last: null, pending: 2 };
+    await h.env.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: dbtQueue,
+      args: [base.input],
+      memo: { refresh: served },
+      signal: refreshRequestedSignal,
+      signalArgs: [{ count: 2 }],
+    });
+    const stuck = await h.env.client.workflow.getHandle(workflowId).describe();
+    expect(stuck.taskQueue).toBe(dbtQueue);
+
+    const target = { ...base, workflowId, input: { ...base.input, debounceMs: 100, maxWaitMs: 1000 } };
+    expect(await moveRefresher(target)).toBe(dbtQueue);
+    const old = await h.env.client.workflow.getHandle(workflowId, stuck.runId).describe();
+    expect(old.status.name).toBe('TERMINATED');
+    const moved = await h.env.client.workflow.getHandle(workflowId).describe();
+    expect(moved.runId).not.toBe(stuck.runId);
+    expect(moved.taskQueue).toBe(h.taskQueue);
+    expect(moved.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(REFRESH_PRIORITY_KEY);
+    // It runs there: the two pending asks are served by a dbt run on top of the carried counts.
+    const status = await waitFor(
+      'the moved refresher to run dbt',
+      async () => {
+        const s = await h.env.client.workflow.getHandle(workflowId).query(refreshStatusQuery);
+        return s.runs === 4 && s;
+      },
+      60_000,
+    );
+    expect(status).toMatchObject({ runs: 4, failedRuns: 1, requestsServed: 42, pending: 0 });
+    // Where it already is, it stays; so does one on another worker's task queue.
+    expect(await moveRefresher(target)).toBeNull();
+    await h.env.client.workflow.getHandle(workflowId).terminate('test finished');
+    const elsewhere = `${workflowId}-elsewhere`;
+    await h.env.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+      workflowId: elsewhere,
+      taskQueue: `${h.taskQueue}-another-worker`,
+      args: [base.input],
+      signal: refreshRequestedSignal,
+      signalArgs: [{ count: 1 }],
+    });
+    expect(await moveRefresher({ ...target, workflowId: elsewhere })).toBeNull();
+    expect((await h.env.client.workflow.getHandle(elsewhere).describe()).status.name).toBe('RUNNING');
+    await h.env.client.workflow.getHandle(elsewhere).terminate('test finished');
   }, 120_000);
 });
 

@@ -94,6 +94,9 @@ describe('worker dbt configuration', () => {
     expect(() => loadWorkerConfig({ DBT_REFRESH: 'maybe' })).toThrow(/DBT_REFRESH must be 'on' or 'off'/);
     expect(() => loadWorkerConfig({ DBT_RUNNER: 'x' })).toThrow(/DBT_RUNNER/);
     expect(() => loadWorkerConfig({ DBT_REFRESH_DEBOUNCE_MS: '-1' })).toThrow(/DBT_REFRESH_DEBOUNCE_MS/);
+    expect(() => loadWorkerConfig({ POLICY_TASK_QUEUE: 'q', DBT_TASK_QUEUE: 'q' })).toThrow(
+      /DBT_TASK_QUEUE must differ from the worker's task queue/,
+    );
   });
   it("dbt never gets the worker's API secrets, but keeps what its profiles need", () => {
     const env = dbtEnv(

@@ -24,6 +24,8 @@ describe('plugin options', () => {
     expect(r.refresh).toMatchObject({
       workflowId: 'policy-model-refresh',
       taskQueue: 'my-app-dbt',
+      // The refresher runs on the worker's own queue; its dbt runs go to the dbt queue.
+      refresherTaskQueue: 'my-app',
       debounceMs: 1000,
       maxWaitMs: 10_000,
       askIntervalMs: 5000,
@@ -57,6 +59,10 @@ describe('plugin options', () => {
       () =>
         new PolicyExecutionPlugin({ ...base, policyApi: { url: 'http://127.0.0.1:1', timeoutMs: 40_001 } }),
     ).toThrow(/policyApi.timeoutMs must be at most 40000/);
+    // The dbt worker polls the dbt queue for its one activity: never the worker's own queue.
+    expect(() => resolveOptions({ ...base, modelRefresh: { taskQueue: 'q' } }, 'q')).toThrow(
+      /modelRefresh.taskQueue must differ from the worker's task queue/,
+    );
   });
 });
 

@@ -26,11 +26,8 @@ const bundlerLogger = (error: (...args: unknown[]) => void = () => {}) => {
 
 // Our bundles as `make build` ships them (Latin-1 only).
 let bundle: WorkflowBundleOption;
-/** The dbt worker's bundle: the dbtRefresh workflow alone. */
-let refreshBundle: WorkflowBundleOption;
 beforeAll(async () => {
   bundle = { code: await buildWorkflowBundle('all', bundlerLogger(console.error)) };
-  refreshBundle = { code: await buildWorkflowBundle('refresh', bundlerLogger(console.error)) };
 });
 
 describe('recorded histories replay against the current workflow code', () => {
@@ -65,16 +62,6 @@ describe('recorded histories replay against the current workflow code', () => {
     ).resolves.toBeUndefined();
   });
 
-  it.each(fixtures.filter((f) => f.startsWith('dbt-refresh')))(
-    "%s against the dbt worker's own bundle",
-    async (file) => {
-      const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, file), 'utf8'));
-      await expect(
-        Worker.runReplayHistory({ workflowBundle: refreshBundle }, history, path.basename(file, '.json')),
-      ).resolves.toBeUndefined();
-    },
-  );
-
   it('a change the histories do not allow fails the replay (the guard can fail)', async () => {
     // The completed history replayed against a workflow that schedules its activities differently.
     const history: unknown = JSON.parse(fs.readFileSync(path.join(DIR, 'policy-completed.json'), 'utf8'));
@@ -88,7 +75,7 @@ describe('recorded histories replay against the current workflow code', () => {
   });
 });
 
-describe('the shipped bundles (make build: dist/workflow-bundle.js, dist/refresh-workflow-bundle.js)', () => {
+describe('the shipped bundle (make build: dist/workflow-bundle.js)', () => {
   it("holds zod's English messages and none of its other languages", () => {
     const file = path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js');
     expect(fs.existsSync(file), `${file} is missing: run make build`).toBe(true);
@@ -99,23 +86,16 @@ describe('the shipped bundles (make build: dist/workflow-bundle.js, dist/refresh
     expect(code).not.toMatch(/\.\/node_modules\/zod\/v4\/locales\/(?!en\.)[a-zA-Z-]+\.c?js/);
   });
 
-  it("the dbt worker's bundle holds the dbtRefresh workflow and no policy execution code (nor zod)", () => {
-    const file = path.resolve(__dirname, '..', '..', 'dist', 'refresh-workflow-bundle.js');
-    expect(fs.existsSync(file), `${file} is missing: run make build`).toBe(true);
-    const code = fs.readFileSync(file, 'utf8');
+  it('holds both workflows: the refresher runs on the policy workers (docs/design.md, decision 11)', () => {
+    const code = fs.readFileSync(path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js'), 'utf8');
     expect(code).toMatch(/function dbtRefresh\(/);
-    expect(code).not.toMatch(/function policyExecution\(/);
-    expect(code).not.toContain('./node_modules/zod/');
-    expect(code).not.toMatch(/\/policy\/(input|state|details)\.[jt]s/);
+    expect(code).toMatch(/function policyExecution\(/);
   });
 
-  it.each(['workflow-bundle.js', 'refresh-workflow-bundle.js'])(
-    '%s is Latin-1 only (V8 holds it at one byte per character)',
-    (name) => {
-      const code = fs.readFileSync(path.resolve(__dirname, '..', '..', 'dist', name), 'utf8');
-      expect(code.match(/[\u0100-\uffff]/g) ?? []).toEqual([]);
-    },
-  );
+  it('is Latin-1 only (V8 holds it at one byte per character)', () => {
+    const code = fs.readFileSync(path.resolve(__dirname, '..', '..', 'dist', 'workflow-bundle.js'), 'utf8');
+    expect(code.match(/[\u0100-\uffff]/g) ?? []).toEqual([]);
+  });
 });
 
 describe('latin1Only: escapes that keep what the code means', () => {

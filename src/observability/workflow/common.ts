@@ -1,13 +1,12 @@
 /**
- * The workflow interceptors both workflow bundles share (interceptors.ts for the whole bundle,
- * refresh-interceptors.ts for the dbt worker's refresher-only bundle):
+ * The workflow interceptors every workflow of ours gets (interceptors.ts is the bundle's module):
  *   - summaries on the activities and timers a workflow schedules (summaries.ts);
  *   - the refresher's lag metric (metrics.ts);
  *   - tracing, for executions started with a trace context (tracing.ts), with the execution id and
  *     the policy id on the spans;
  *   - the execution id and policy id on every log line of a policy execution.
  * What a policy execution does when it starts (its input rules, its first current details) is
- * passed in by interceptors.ts, so the refresher's bundle holds none of the policy rules (nor zod).
+ * passed in by interceptors.ts.
  */
 import {
   workflowInfo,
