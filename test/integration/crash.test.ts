@@ -1,13 +1,19 @@
 /**
- * Crash test: SIGKILL the worker process while an execution is polling, start a new worker, and the
- * execution completes with exactly one create and one circuit-breaker request.
+ * The worker process (dist/worker.js). Crash test: SIGKILL it while an execution is polling, start a
+ * new worker, and the execution completes with exactly one create and one circuit-breaker request.
+ * At start: a refresher an earlier version left on the dbt task queue is moved to the worker's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
-import { WORKFLOW_TYPE } from '../../src/contracts';
+import {
+  DBT_REFRESH_WORKFLOW_TYPE,
+  REFRESH_PRIORITY_KEY,
+  refreshRequestedSignal,
+  WORKFLOW_TYPE,
+} from '../../src/contracts';
 import type { StateRow } from '../../src/policy';
 import { FAST_RETRY, policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
@@ -22,10 +28,11 @@ afterAll(async () => {
   await h?.close();
 });
 
-function startWorkerProcess(): Promise<ChildProcess> {
+function startWorkerProcess(env: NodeJS.ProcessEnv = {}): Promise<ChildProcess> {
   const child = spawn(process.execPath, [WORKER_JS], {
     env: {
       ...process.env,
+      ...env,
       TEMPORAL_ADDRESS: inject('temporalAddress'),
       TEMPORAL_NAMESPACE: 'default',
       POLICY_TASK_QUEUE: h.taskQueue,
@@ -93,6 +100,39 @@ describe('worker crash', () => {
     } finally {
       second.kill('SIGTERM');
       await new Promise((r) => second.once('exit', r));
+    }
+  });
+});
+
+describe('worker start', () => {
+  it("moves a refresher an earlier version left on the dbt task queue to the worker's", async () => {
+    const workflowId = uniqueId('old-refresher');
+    const dbtQueue = `${h.taskQueue}-dbt`;
+    await h.env.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+      workflowId,
+      taskQueue: dbtQueue,
+      args: [{ dbtTaskQueue: dbtQueue }],
+      signal: refreshRequestedSignal,
+      signalArgs: [{ count: 1 }],
+    });
+    const old = await h.env.client.workflow.getHandle(workflowId).describe();
+    const worker = await startWorkerProcess({ DBT_REFRESH_WORKFLOW_ID: workflowId });
+    try {
+      const moved = await waitFor(async () => {
+        const d = await h.env.client.workflow.getHandle(workflowId).describe();
+        return d.runId !== old.runId ? d : undefined;
+      }, 'the refresher to be moved');
+      expect(moved.taskQueue).toBe(h.taskQueue);
+      expect(moved.raw.workflowExecutionInfo?.priority?.priorityKey).toBe(REFRESH_PRIORITY_KEY);
+      const ended = await h.env.client.workflow.getHandle(workflowId, old.runId).describe();
+      expect(ended.status.name).toBe('TERMINATED');
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
+      await h.env.client.workflow
+        .getHandle(workflowId)
+        .terminate('test finished')
+        .catch(() => undefined);
     }
   });
 });
