@@ -498,6 +498,16 @@ describe("the refresher's own timing", () => {
       const priority = desc.raw.workflowExecutionInfo?.priority?.priorityKey ?? null;
       return { runId: desc.runId, taskQueue: desc.taskQueue, ms, priority };
     };
+    /** The run that continued `runId` as new, once there is one. */
+    const continuedFrom = (workflowId: string, runId: string) =>
+      waitFor(
+        'the refresher to continue as new after its dbt run',
+        async () => {
+          const latest = await described(workflowId);
+          return latest.runId !== runId && latest;
+        },
+        60_000,
+      );
     // Started as a worker before this setting did: Temporal's default timeout, until it continues as new.
     const older = own('older');
     await h.env.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
@@ -509,14 +519,7 @@ describe("the refresher's own timing", () => {
     });
     const first = await described(older.workflowId);
     expect(first.ms).toBe(10_000);
-    const next = await waitFor(
-      'the refresher to continue as new after its dbt run',
-      async () => {
-        const latest = await described(older.workflowId);
-        return latest.runId !== first.runId && latest;
-      },
-      60_000,
-    );
+    const next = await continuedFrom(older.workflowId, first.runId);
     expect(next.ms).toBe(REFRESH_WORKFLOW_TASK_TIMEOUT_MS);
     expect(next.taskQueue).toBe(first.taskQueue);
     // Started by a refresh ask of this worker: its own timeout and priority from the start, both
@@ -526,14 +529,7 @@ describe("the refresher's own timing", () => {
     const started = await described(current.workflowId);
     expect(started).toMatchObject({ ms: REFRESH_WORKFLOW_TASK_TIMEOUT_MS, priority: REFRESH_PRIORITY_KEY });
     expect(started.taskQueue).toBe(h.taskQueue);
-    const continued = await waitFor(
-      'the refresher to continue as new after its dbt run',
-      async () => {
-        const latest = await described(current.workflowId);
-        return latest.runId !== started.runId && latest;
-      },
-      60_000,
-    );
+    const continued = await continuedFrom(current.workflowId, started.runId);
     expect(continued).toMatchObject({
       ms: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
       priority: REFRESH_PRIORITY_KEY,
