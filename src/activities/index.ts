@@ -48,7 +48,7 @@ export interface RefreshTarget {
   client: Client;
   /** The singleton refresher's workflow id (one per warehouse). */
   workflowId: string;
-  /** Task queue the refresher workflow runs on (the worker's own; its dbt runs go to `input.dbtTaskQueue`). */
+  /** Task queue the refresher runs on (the worker's own; its dbt runs go to `input.dbtTaskQueue`). */
   taskQueue: string;
   input: DbtRefreshInput;
   /** At most one refresh signal per this many ms from this worker (asks coalesced). Default REFRESH_DEFAULTS.askIntervalMs. */
@@ -57,8 +57,8 @@ export interface RefreshTarget {
 
 /**
  * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
- * running, at the refresher's priority); `pacedMs` > 0: the sender held it back to keep to its ask interval; `askedAt`: when the
- * earliest of the asks was made (default now).
+ * running, at the refresher's priority); `pacedMs` > 0: the sender held it back to keep to its ask
+ * interval; `askedAt`: when the earliest of the asks was made (default now).
  */
 export async function sendRefreshAsk(
   target: RefreshTarget,

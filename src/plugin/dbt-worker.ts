@@ -112,18 +112,12 @@ export async function moveRefresher(target: RefreshTarget): Promise<string | nul
     // Ended meanwhile: nothing to terminate, the ask below starts it where it belongs.
     if (!(err instanceof WorkflowNotFoundError)) throw err;
   }
-  const carried = memo && {
-    pending: 0,
-    status: {
-      runs: memo.runs,
-      failedRuns: memo.failedRuns,
-      requestsServed: memo.requestsServed,
-      last: memo.last,
-    },
-  };
-  await sendRefreshAsk(
-    { ...target, input: { ...target.input, ...(carried ? { carried } : {}) } },
-    Math.max(1, memo?.pending ?? 0),
-  );
+  // Its counts ride in the new run's input; its pending asks in the ask that starts it.
+  let input = target.input;
+  if (memo) {
+    const { pending: _pending, ...status } = memo;
+    input = { ...input, carried: { pending: 0, status } };
+  }
+  await sendRefreshAsk({ ...target, input }, Math.max(1, memo?.pending ?? 0));
   return desc.taskQueue;
 }

@@ -6,8 +6,9 @@
  * `dbt run --select policy_execution_model` per batch, as an activity on the dbt task queue, whose
  * worker has one slot, so dbt runs never overlap and never run once per execution. The refresher
  * itself runs on the worker's task queue at a priority of its own, so its workflow tasks do not wait
- * behind a backlog of policy executions (docs/design.md, decision 11). A failed dbt run is retried by the activity's
- * retry policy; if it still fails, the asks are kept for the next batch. Executions never wait on it.
+ * behind a backlog of policy executions (docs/design.md, decision 11). A failed dbt run is retried
+ * by the activity's retry policy; if it still fails, the asks are kept for the next batch.
+ * Executions never wait on it.
  * It continues-as-new every `runsPerHistory` dbt runs (or when Temporal suggests it).
  */
 import {
