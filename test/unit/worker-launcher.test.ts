@@ -1,6 +1,6 @@
 /**
  * bin/policy-execution-worker, the way `make up` and the benchmark start a worker: the process
- * settings it applies (docs/performance.md, changes 20 and 21), that the environment's own values win, and
+ * settings it applies (docs/performance.md, changes 20, 21 and 24), that the environment's own values win, and
  * that without arguments it runs the package's worker wherever it is linked from (npm's .bin).
  */
 import { execFileSync } from 'node:child_process';
@@ -17,13 +17,14 @@ afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 const probe = path.join(dir, 'probe.js');
 fs.writeFileSync(
   probe,
-  `const e = process.env; console.log(JSON.stringify({ arenas: e.MALLOC_ARENA_MAX ?? null, mmap: e.MALLOC_MMAP_THRESHOLD_ ?? null, trim: e.MALLOC_TRIM_THRESHOLD_ ?? null, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
+  `const e = process.env; console.log(JSON.stringify({ arenas: e.MALLOC_ARENA_MAX ?? null, mmap: e.MALLOC_MMAP_THRESHOLD_ ?? null, trim: e.MALLOC_TRIM_THRESHOLD_ ?? null, pool: e.UV_THREADPOOL_SIZE ?? null, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
 );
 
 type Probe = {
   arenas: string | null;
   mmap: string | null;
   trim: string | null;
+  pool: string | null;
   execArgv: string[];
   argv: string[];
 };
@@ -33,16 +34,18 @@ const run = (args: string[], env: NodeJS.ProcessEnv = {}, launcher = LAUNCHER): 
   delete base.MALLOC_ARENA_MAX;
   delete base.MALLOC_MMAP_THRESHOLD_;
   delete base.MALLOC_TRIM_THRESHOLD_;
+  delete base.UV_THREADPOOL_SIZE;
   delete base.WORKER_NODE_FLAGS;
   return execFileSync(launcher, args, { env: { ...base, NODE: process.execPath, ...env }, encoding: 'utf8' });
 };
 
 describe('bin/policy-execution-worker', () => {
-  it('runs the script with the malloc and V8 heap settings, passing Node options and arguments on', () => {
+  it('runs the script with the malloc, libuv pool and V8 heap settings, passing Node options and arguments on', () => {
     const p = JSON.parse(run(['--no-warnings', probe, 'x'])) as Probe;
     expect(p.arenas).toBe('2');
     expect(p.mmap).toBe('131072');
     expect(p.trim).toBe('131072');
+    expect(p.pool).toBe('1');
     expect(p.execArgv).toEqual([...FLAGS, '--no-warnings']);
     expect(p.argv).toEqual(['x']);
   });
@@ -53,12 +56,14 @@ describe('bin/policy-execution-worker', () => {
         MALLOC_ARENA_MAX: '8',
         MALLOC_MMAP_THRESHOLD_: '65536',
         MALLOC_TRIM_THRESHOLD_: '262144',
+        UV_THREADPOOL_SIZE: '4',
         WORKER_NODE_FLAGS: '--optimize-for-size --max-semi-space-size=16',
       }),
     ) as Probe;
     expect(p.arenas).toBe('8');
     expect(p.mmap).toBe('65536');
     expect(p.trim).toBe('262144');
+    expect(p.pool).toBe('4');
     expect(p.execArgv).toEqual(['--optimize-for-size', '--max-semi-space-size=16']);
     expect((JSON.parse(run([probe], { WORKER_NODE_FLAGS: '' })) as Probe).execArgv).toEqual([]);
   });
