@@ -96,7 +96,7 @@ export interface RefreshStatus {
  * refresher a workflow task under its workflow lock; with one a second, an overloaded server handed
  * each completion a new task at once, the lock was never free, and the server's own work for the
  * refresher (dispatching its dbt activity, firing its timers) waited 30 s to minutes
- * (docs/performance.md, change 16).
+ * (docs/performance-log.md, change 16).
  */
 export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askIntervalMs: 5_000 } as const;
 
@@ -104,7 +104,8 @@ export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askInter
  * The refresher's workflow task timeout (Temporal's default: 10 s). A workflow task the server
  * records as started but never delivers is retried only when this timeout fires, and the
  * refresher's task queue, idle between asks, is where a busy server loses them
- * (docs/guarantees.md#a-lost-activity-task). Its tasks are small (docs/performance.md, change 19).
+ * (docs/guarantees.md#a-lost-activity-task). Its tasks are small (docs/performance-log.md,
+ * change 19).
  */
 export const REFRESH_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
 

@@ -67,8 +67,8 @@ async function main(): Promise<void> {
   const temporal = loadTemporalConfig();
   const connection = await NativeConnection.connect(temporal.connectionOptions);
   // The client of the refresh asks, the dispatcher and the reconciler shares the worker's native
-  // connection: no second (gRPC-JS) channel to the same server in the process (docs/performance.md,
-  // change 22).
+  // connection: no second (gRPC-JS) channel to the same server in the process
+  // (docs/performance-log.md, change 22).
   const plugin = new PolicyExecutionPlugin({
     ...pluginOptionsFromConfig(config),
     client: new Client({

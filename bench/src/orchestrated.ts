@@ -24,7 +24,7 @@ export interface OrchestratedResult extends BurstResult {
 /**
  * The project's executions, started as its own starters (CLI, dispatcher, schedules, bulk runs) start
  * them: with the first row's status set, so the workflow does not upsert it (docs/design.md, decision
- * 21; docs/performance.md, change 17).
+ * 21; docs/performance-log.md, change 17).
  */
 export const OURS = { workflowType: WORKFLOW_TYPE, startSearchAttributes: START_SEARCH_ATTRIBUTES };
 

@@ -9,7 +9,7 @@
  *
  * The OpenTelemetry SDK (the tracer provider, the OTLP exporter, the context manager, Temporal's
  * interceptors) is loaded when tracing is set up, not with this module: a process with tracing off
- * does not hold it (~3 MB of a worker's heap, docs/performance.md, change 22).
+ * does not hold it (~3 MB of a worker's heap, docs/performance-log.md, change 22).
  */
 import * as otel from '@opentelemetry/api';
 import type { SpanProcessor } from '@opentelemetry/sdk-trace-base';

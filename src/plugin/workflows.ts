@@ -28,7 +28,7 @@ export const WORKFLOWS_PATH = path.resolve(__dirname, '..', 'workflows');
  * Preloaded into the bundle's reusable context: the pure rules of src/policy (the input rules' zod
  * schemas, the state transitions, the status mapping, the Web UI details; no module state, no clock
  * or randomness at load), shared by every workflow instead of being evaluated again for each one
- * (docs/performance.md, changes 5 and 9).
+ * (docs/performance-log.md, changes 5 and 9).
  */
 export const PRELOAD_MODULES: readonly string[] = [
   path.resolve(__dirname, '..', 'policy', 'index'),
@@ -39,8 +39,8 @@ export const PRELOAD_MODULES: readonly string[] = [
  * The bundle's inline source map without the sources' text (`sourcesContent`): stack traces keep
  * their file:line:column (the SDK maps them with the map's `mappings`), but every workflow thread no
  * longer holds the source text and the base64 it came in (bundle 5.0 -> 2.5 MB; worker peak RSS,
- * docs/performance.md, change 12). The SDK reads sources only for `showStackTraceSources`, which the
- * project does not set.
+ * docs/performance-log.md, change 12). The SDK reads sources only for `showStackTraceSources`,
+ * which the project does not set.
  */
 const withoutSourcesContent: NonNullable<BundleOptions['webpackConfigHook']> = (config) => ({
   ...config,
@@ -52,8 +52,8 @@ const withoutSourcesContent: NonNullable<BundleOptions['webpackConfigHook']> = (
  * code, most of its non-Latin-1 text) are resolved to an empty module: the input rules use the
  * English messages zod configures for itself (its `en` locale, a module of its own), and nothing
  * of ours reads `z.locales`. Every workflow thread holds the bundle's text, so this is memory in
- * each of them (docs/performance.md, change 20). Only our own bundle: a user's workflows bundled
- * by the plugin keep their zod whole.
+ * each of them (docs/performance-log.md, change 20). Only our own bundle: a user's workflows
+ * bundled by the plugin keep their zod whole.
  */
 const ZOD_LOCALES: readonly string[] = ['index.js', 'index.cjs'].map((f) =>
   path.join(path.dirname(require.resolve('zod/v4/locales')), f),
@@ -109,7 +109,7 @@ function workflowBundlePath(kind: BundleKind): string {
  * The code with every character above U+00FF written as a `\uXXXX` escape. V8 holds a script's
  * source, which every workflow thread keeps, at one byte per character when all of its characters
  * are Latin-1, and at two otherwise: a handful of dashes and arrows in comments and messages doubled
- * the bundle's size in each thread (docs/performance.md, change 22). An escape means the same
+ * the bundle's size in each thread (docs/performance-log.md, change 22). An escape means the same
  * character in a string, a template, a regular expression or an identifier, and is plain text in a
  * comment; a character after a lone backslash (an escape of its own) loses that backslash.
  */

@@ -54,8 +54,9 @@ const RUN_SCOPED_KEYS_PATCH = 'idempotency-keys-per-run';
  * ask to the worker, so a completed execution ends without a local activity of its own; and every
  * pending poll that a delay follows writes its own row, also when it carries none (it is handed the
  * current row as its `base`), so no delay needs a write of its own (docs/design.md, decision 21;
- * docs/performance.md, change 11). One patch stands for the ones before it: each patch is a marker
- * and a TemporalChangeVersion search-attribute upsert in every execution's history (change 9).
+ * docs/performance-log.md, change 11). One patch stands for the ones before it: each patch is a
+ * marker and a TemporalChangeVersion search-attribute upsert in every execution's history
+ * (change 9).
  * Histories recorded before it replay through the older patches (test/fixtures/histories).
  */
 const CURRENT_PATCH = 'policy-execution-2026-11-30-final-row';
@@ -133,7 +134,7 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   /**
    * The row moves on by `event`; `write` false: an activity has written (or carries) it. A promise
    * only when a write must be awaited here: every promise in workflow code costs a stack capture in
-   * the SDK's promise hook, so the riding path returns nothing (docs/performance.md, change 9).
+   * the SDK's promise hook, so the riding path returns nothing (docs/performance-log.md, change 9).
    */
   const advance = (event: StateEvent, write = true): Promise<void> | undefined => {
     row = transition(row, event);

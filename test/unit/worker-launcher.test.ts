@@ -1,7 +1,8 @@
 /**
  * bin/policy-execution-worker, the way `make up` and the benchmark start a worker: the process
- * settings it applies (docs/performance.md, changes 20, 21 and 24), that the environment's own values win, and
- * that without arguments it runs the package's worker wherever it is linked from (npm's .bin).
+ * settings it applies (docs/performance-log.md, changes 20, 21 and 24), that the environment's own
+ * values win, and that without arguments it runs the package's worker wherever it is linked from
+ * (npm's .bin).
  */
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';

@@ -82,7 +82,7 @@ export function workflowInterceptors(executionStart?: ExecutionStart): WorkflowI
       tracing.outbound,
       {
         // Not async unless it measures a dbt run: each promise in workflow code costs a stack capture
-        // in the SDK's promise hook (docs/performance.md, change 9).
+        // in the SDK's promise hook (docs/performance-log.md, change 9).
         scheduleActivity(input, next) {
           const scheduled = described(input);
           if (!lag || input.activityType !== 'runModelRefresh') return next(scheduled);

@@ -9,7 +9,7 @@
  * The OpenTelemetry modules are required on the first traced call, not at the top: every module of
  * the bundle that is not preloaded is evaluated once per workflow, and evaluating the OpenTelemetry
  * SDK for every untraced execution cost ~11 ms of worker CPU and memory in each cached workflow
- * (docs/performance.md, change 9).
+ * (docs/performance-log.md, change 9).
  */
 import type {
   OpenTelemetryInboundInterceptor,

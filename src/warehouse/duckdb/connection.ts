@@ -47,7 +47,7 @@ export interface HoldPolicy {
  * (ours announce it, and dbt takes the lease, both of which close the file at once): every close
  * checkpoints the file, ~80 ms of CPU that blocks the worker's main thread, and the next write pays a
  * reopen, so closing after 200 ms idle and every 2 s cost ~5 % of the worker's CPU under steady
- * writes and a reopen in every execution that runs alone (docs/performance.md, change 10).
+ * writes and a reopen in every execution that runs alone (docs/performance-log.md, change 10).
  */
 export const DEFAULT_HOLD: HoldPolicy = { idleMs: 1_000, maxHoldMs: 10_000, yieldMs: 50 };
 

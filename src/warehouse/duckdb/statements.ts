@@ -1,7 +1,7 @@
 /**
  * Prepared statements kept on a connection while this process holds the DuckDB file
  * (connection.ts), so a statement the writer runs again and again is parsed and planned once per
- * open instead of once per batch (docs/performance.md, change 13: with the autocommit of a
+ * open instead of once per batch (docs/performance-log.md, change 13: with the autocommit of a
  * one-statement batch, CPU per statement 18 -> 16 ms for one row, 30 -> 26 ms for ten).
  *
  * The cache belongs to the connection object: a connection that closes destroys its prepared

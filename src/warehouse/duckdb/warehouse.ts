@@ -82,7 +82,7 @@ export type GroupCommit = Omit<CommitDelay<PreparedRow>, 'keyOf'>;
  * An upsert statement costs DuckDB ~15 ms of CPU for one row and ~25 ms for ten
  * (`make bench-warehouse`), so while several executions are writing at once a batch waits 100 ms
  * to gather more rows; the writes of an execution running alone (one execution in the window)
- * never wait (docs/performance.md, change 14).
+ * never wait (docs/performance-log.md, change 14).
  */
 export const DEFAULT_COMMIT_DELAY: GroupCommit = { ms: 100, siblings: 4, windowMs: 250 };
 const DEFAULT_LIST_LIMIT = 100;
