@@ -14,29 +14,28 @@ const LAUNCHER = path.resolve(__dirname, '..', '..', 'bin', 'policy-execution-wo
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-launcher-'));
 afterAll(() => fs.rmSync(dir, { recursive: true, force: true }));
 
+/** The variables the launcher sets, by the name the probe reports each under. */
+const LAUNCHER_VARS = {
+  arenas: 'MALLOC_ARENA_MAX',
+  mmap: 'MALLOC_MMAP_THRESHOLD_',
+  trim: 'MALLOC_TRIM_THRESHOLD_',
+  pool: 'UV_THREADPOOL_SIZE',
+} as const;
+
 /** A script that reports what its process was started with. */
 const probe = path.join(dir, 'probe.js');
 fs.writeFileSync(
   probe,
-  `const e = process.env; console.log(JSON.stringify({ arenas: e.MALLOC_ARENA_MAX ?? null, mmap: e.MALLOC_MMAP_THRESHOLD_ ?? null, trim: e.MALLOC_TRIM_THRESHOLD_ ?? null, pool: e.UV_THREADPOOL_SIZE ?? null, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
+  `const vars = ${JSON.stringify(LAUNCHER_VARS)}; const out = {};
+for (const [k, v] of Object.entries(vars)) out[k] = process.env[v] ?? null;
+console.log(JSON.stringify({ ...out, execArgv: process.execArgv, argv: process.argv.slice(2) }));`,
 );
 
-type Probe = {
-  arenas: string | null;
-  mmap: string | null;
-  trim: string | null;
-  pool: string | null;
-  execArgv: string[];
-  argv: string[];
-};
+type Probe = Record<keyof typeof LAUNCHER_VARS, string | null> & { execArgv: string[]; argv: string[] };
 const FLAGS = ['--max-semi-space-size=2', '--heap-growing-percent=50'];
 const run = (args: string[], env: NodeJS.ProcessEnv = {}, launcher = LAUNCHER): string => {
   const base = { ...process.env };
-  delete base.MALLOC_ARENA_MAX;
-  delete base.MALLOC_MMAP_THRESHOLD_;
-  delete base.MALLOC_TRIM_THRESHOLD_;
-  delete base.UV_THREADPOOL_SIZE;
-  delete base.WORKER_NODE_FLAGS;
+  for (const name of [...Object.values(LAUNCHER_VARS), 'WORKER_NODE_FLAGS']) delete base[name];
   return execFileSync(launcher, args, { env: { ...base, NODE: process.execPath, ...env }, encoding: 'utf8' });
 };
 
