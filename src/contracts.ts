@@ -110,6 +110,17 @@ export const REFRESH_DEFAULTS = { debounceMs: 1_000, maxWaitMs: 10_000, askInter
 export const REFRESH_WORKFLOW_TASK_TIMEOUT_MS = 5_000;
 
 /**
+ * The refresher's dbt activity heartbeats. An attempt the server records as started but never
+ * delivers (docs/guarantees.md#a-lost-activity-task) is retried only when its heartbeat timeout
+ * runs out, so that timeout is what such a loss costs a refresh (30 s before
+ * docs/performance-log.md's change 25). A short timeout needs beats that reach the server well
+ * inside it: the activity beats every `beatMs`, and the dbt worker sends one at least every
+ * `throttleMs` (the SDK's throttle would otherwise be 0.8 timeouts, leaving a held-up beat no room),
+ * so a running dbt is timed out only after ~`timeoutMs - throttleMs` with no beat recorded.
+ */
+export const DBT_HEARTBEAT = { timeoutMs: 10_000, beatMs: 1_000, throttleMs: 2_000 } as const;
+
+/**
  * The refresher's Temporal task priority (1 is the highest, 3 the default). It runs on the worker's
  * own task queue, and its workflow tasks must not wait behind a backlog of policy executions': with
  * this key the server's matching hands them out first (docs/design.md, decision 11). Set when an

@@ -7,7 +7,7 @@
 import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DbtExecutor } from '../dbt/daemon';
 import type { Warehouse } from '../warehouse/types';
-import type { RefreshOutcome } from '../contracts';
+import { DBT_HEARTBEAT, type RefreshOutcome } from '../contracts';
 
 export const MODEL_NAME = 'policy_execution_model';
 
@@ -15,7 +15,7 @@ export interface DbtActivityDeps {
   warehouse: Warehouse;
   /** Runs dbt commands (a warm dbt process, or the CLI). */
   dbt: DbtExecutor;
-  /** Heartbeat interval while dbt runs. Default 5000. */
+  /** Heartbeat interval while dbt runs. Default DBT_HEARTBEAT.beatMs. */
   heartbeatMs?: number;
 }
 
@@ -28,7 +28,7 @@ export function createDbtActivities(deps: DbtActivityDeps) {
     }): Promise<RefreshOutcome> {
       const ctx = Context.current();
       const attemptId = `${input.refreshId}:a${ctx.info.attempt}`;
-      const beat = setInterval(() => ctx.heartbeat({ attemptId }), deps.heartbeatMs ?? 5_000);
+      const beat = setInterval(() => ctx.heartbeat({ attemptId }), deps.heartbeatMs ?? DBT_HEARTBEAT.beatMs);
       let result;
       let modelRows: number | null = null;
       try {

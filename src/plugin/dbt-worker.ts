@@ -9,7 +9,7 @@ import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
 import { sendRefreshAsk, type RefreshTarget } from '../activities';
 import { createDbtActivities, type DbtActivityDeps } from '../activities/dbt';
-import type { RefreshStatus } from '../contracts';
+import { DBT_HEARTBEAT, type RefreshStatus } from '../contracts';
 import { createDbtExecutor, type DbtExecutor } from '../dbt/daemon';
 import { dbtTargetOf, type WarehouseConfig } from '../warehouse/factory';
 import type { DbtRunSettings, RefreshSettings } from './options';
@@ -65,7 +65,8 @@ export const internalWorkerOptions = new WeakSet<object>();
 
 /**
  * The dbt worker, on its own task queue: the runModelRefresh activity with ONE slot, so dbt runs
- * started through Temporal never overlap (docs/design.md, decision 5). It runs no workflows: the
+ * started through Temporal never overlap (docs/design.md, decision 5), its heartbeats sent often
+ * enough for the activity's short heartbeat timeout (DBT_HEARTBEAT). It runs no workflows: the
  * refresher runs on the worker's own task queue (decision 11), so this process has one workflow
  * thread, not two.
  */
@@ -82,6 +83,8 @@ export async function createDbtWorker(args: {
     activities: createDbtActivities(args.deps),
     ...observability().workerOptions(),
     maxConcurrentActivityTaskExecutions: 1,
+    // Beats reach the server every DBT_HEARTBEAT.throttleMs, well inside the short heartbeat timeout.
+    maxHeartbeatThrottleInterval: DBT_HEARTBEAT.throttleMs,
   };
   internalWorkerOptions.add(options);
   return Worker.create(options);

@@ -27,6 +27,7 @@ import {
 import type { DbtActivities } from '../activities/dbt';
 import { askCount, askedAt, batchDueAt, quietAfter } from '../policy/refresh-batch';
 import {
+  DBT_HEARTBEAT,
   REFRESH_DEFAULTS,
   REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
   refreshRequestedSignal,
@@ -54,7 +55,8 @@ export async function dbtRefresh(input: DbtRefreshInput): Promise<void> {
   const { runModelRefresh } = proxyActivities<DbtActivities>({
     taskQueue: input.dbtTaskQueue,
     startToCloseTimeout: '15 minutes',
-    heartbeatTimeout: '30 s',
+    // A lost attempt costs this, a running one beats well inside it (DBT_HEARTBEAT).
+    heartbeatTimeout: DBT_HEARTBEAT.timeoutMs,
     retry: {
       initialInterval: '2 s',
       backoffCoefficient: 2,
