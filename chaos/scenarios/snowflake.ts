@@ -131,8 +131,11 @@ export const snowflakeTwoWorkersMerge: Scenario = {
   warehouse: 'snowflake',
   settleMs: 180_000,
   async run(ctx) {
-    // Small pools and batches, so that both workers' MERGEs interleave statement by statement.
-    await ctx.startWorkers(2, { SNOWFLAKE_POOL_SIZE: '2' });
+    // Small pools and batches, so that both workers' MERGEs interleave statement by statement. No
+    // eager activities: an activity that comes with its workflow task runs on the worker that ran
+    // that task, which is sticky, so an execution could keep to one worker from start to end (a run
+    // on 9628c4e had all 40 do so); from the task queue its steps land on either.
+    await ctx.startWorkers(2, { SNOWFLAKE_POOL_SIZE: '2', WORKER_MAX_EAGER_ACTIVITIES: '0' });
     ctx.defaults = { ...ctx.defaults, pollIntervalMs: 100, maxPolls: 8, retry: PATIENT_RETRY };
     ctx.sim.setDefaultScript({ statuses: ['pending', 'pending', 'pending', 'pending', 'ready'] });
     await stream(ctx, ctx.n(40, 8), 4, startOne(ctx, 'written by both workers'));
