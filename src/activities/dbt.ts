@@ -15,8 +15,6 @@ export interface DbtActivityDeps {
   warehouse: Warehouse;
   /** Runs dbt commands (a warm dbt process, or the CLI). */
   dbt: DbtExecutor;
-  /** Heartbeat interval while dbt runs. Default DBT_HEARTBEAT.beatMs. */
-  heartbeatMs?: number;
 }
 
 export function createDbtActivities(deps: DbtActivityDeps) {
@@ -28,7 +26,7 @@ export function createDbtActivities(deps: DbtActivityDeps) {
     }): Promise<RefreshOutcome> {
       const ctx = Context.current();
       const attemptId = `${input.refreshId}:a${ctx.info.attempt}`;
-      const beat = setInterval(() => ctx.heartbeat({ attemptId }), deps.heartbeatMs ?? DBT_HEARTBEAT.beatMs);
+      const beat = setInterval(() => ctx.heartbeat({ attemptId }), DBT_HEARTBEAT.beatMs);
       let result;
       let modelRows: number | null = null;
       try {

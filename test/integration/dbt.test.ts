@@ -87,6 +87,13 @@ async function modelHas(h: Harness, ids: string[]): Promise<number> {
   return Number(rows[0]?.[0] ?? 0);
 }
 
+/** A promise and its resolve, for a test to hold a step and let it go. */
+function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
+}
+
 /** A naive UTC timestamp read as text (CAST ... AS VARCHAR), in epoch ms. */
 const epochMs = (text: unknown) => Date.parse(`${String(text).replace(' ', 'T')}Z`);
 
@@ -603,10 +610,8 @@ describe("the refresher's own timing", () => {
     };
     // The loss as the server sees it: a worker takes the first attempt and never runs it, never
     // beats. Its one slot stays taken, so later attempts go to the real dbt worker started after.
-    let taken!: (at: number) => void;
-    const firstTaken = new Promise<number>((resolve) => (taken = resolve));
-    let release!: () => void;
-    const held = new Promise<void>((resolve) => (release = resolve));
+    const firstTaken = deferred<number>();
+    const held = deferred();
     // A connection of its own: one connection does not take two workers on one task queue.
     const lossyConnection = await NativeConnection.connect({ address: inject('temporalAddress') });
     const lossy = await Worker.create({
@@ -616,8 +621,8 @@ describe("the refresher's own timing", () => {
       maxConcurrentActivityTaskExecutions: 1,
       activities: {
         async runModelRefresh() {
-          taken(Date.now());
-          await held;
+          firstTaken.resolve(Date.now());
+          await held.promise;
           throw new Error('never delivered');
         },
       },
@@ -627,7 +632,7 @@ describe("the refresher's own timing", () => {
     let dbtDone: Promise<void> | undefined;
     try {
       await sendRefreshAsk(target, 1);
-      const lostAt = await firstTaken;
+      const lostAt = await firstTaken.promise;
       dbtWorker = await createDbtWorker({
         connection: h.env.nativeConnection,
         namespace: 'default',
@@ -649,7 +654,7 @@ describe("the refresher's own timing", () => {
       // 25 of docs/performance-log.md it was more than 32 s.
       expect(Date.now() - lostAt).toBeLessThan(DBT_HEARTBEAT.timeoutMs + 15_000);
     } finally {
-      release();
+      held.resolve();
       lossy.shutdown();
       dbtWorker?.shutdown();
       await Promise.all([lossyDone, dbtDone]);
@@ -670,15 +675,13 @@ describe("the refresher's own timing", () => {
       input: { ...base.input, debounceMs: 100, maxWaitMs: 1000 },
     };
     // The dbt activity waits for the warehouse lease this test holds, beating all along.
-    let leased!: () => void;
-    const leaseTaken = new Promise<void>((resolve) => (leased = resolve));
-    let releaseLease!: () => void;
-    const leaseHeld = new Promise<void>((resolve) => (releaseLease = resolve));
+    const leased = deferred();
+    const lease = deferred();
     const holding = h.warehouse.withLease(async () => {
-      leased();
-      await leaseHeld;
+      leased.resolve();
+      await lease.promise;
     });
-    await leaseTaken;
+    await leased.promise;
     const handle = h.env.client.workflow.getHandle(target.workflowId);
     const ages: number[] = [];
     try {
@@ -686,12 +689,13 @@ describe("the refresher's own timing", () => {
       const heldUntil = Date.now() + DBT_HEARTBEAT.timeoutMs * 1.5 + 2_000;
       while (Date.now() < heldUntil) {
         const pending = (await handle.describe()).raw.pendingActivities ?? [];
+        // A timestamp is seconds and nanos too: durationMs reads it as epoch ms.
         const beatAt = durationMs(pending[0]?.lastHeartbeatTime);
         if (beatAt !== null) ages.push(Date.now() - beatAt);
         await new Promise((r) => setTimeout(r, 500));
       }
     } finally {
-      releaseLease();
+      lease.resolve();
       await holding;
     }
     const status = await waitFor(
