@@ -14,7 +14,7 @@ STAMPS := .make
 SRC := $(shell find src -name '*.ts' 2>/dev/null) src/dbt/dbt_daemon.py tsconfig.json scripts/bundle-workflows.js
 DEVTOOLS := $(shell find devtools -name '*.ts' 2>/dev/null) tsconfig.devtools.json
 
-.PHONY: help deps build test test-unit test-snowflake-live lint demo up down status clean bench bench-warehouse chaos snowflake-emulator
+.PHONY: help deps build test test-unit test-snowflake-live lint demo up down status clean bench bench-warehouse bench-dispatch chaos snowflake-emulator
 
 # `make help` lists every target with the text after its `##`.
 help: ## this list
@@ -129,6 +129,13 @@ bench: deps ## the benchmark (BENCH_N=1000 by default); figures in bench/results
 	npx tsc -p bench/tsconfig.json
 	node .local/bench/build/bench/src/prepare.js
 	node .local/bench/build/bench/src/run.js
+
+# The dbt path's dispatcher working through a backlog of queued requests: docs/performance-log.md (change 26).
+bench-dispatch: deps ## BENCH_DISPATCH_N (1000) dbt-queued requests started by the worker's dispatcher; bench/results/dispatch.json
+	rm -rf .local/bench-dispatch/build
+	npx tsc -p bench/tsconfig.json --outDir .local/bench-dispatch/build
+	node .local/bench-dispatch/build/bench/src/prepare.js
+	node .local/bench-dispatch/build/bench/src/dispatch.js
 
 # What one state write costs in the embedded warehouse (no Temporal): docs/performance.md.
 bench-warehouse: deps ## DuckDB state-write latency and CPU per statement; bench/results/warehouse-write.json

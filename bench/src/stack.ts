@@ -41,7 +41,8 @@ export interface Stack {
   floorProfileDir: string;
   /** The workers' env settings that tune them (WORKER_*), as passed. */
   workerTuning: Record<string, string>;
-  startWorker(): Promise<Managed>;
+  /** The project's worker; `env` over the stack's (e.g. the dispatcher on, for bench/src/dispatch.ts). */
+  startWorker(env?: NodeJS.ProcessEnv): Promise<Managed>;
   stopWorker(): Promise<void>;
   startFloorWorker(): Promise<Managed>;
   stopFloorWorker(): Promise<void>;
@@ -154,12 +155,11 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
       profileDir,
       floorProfileDir,
       workerTuning,
-      async startWorker() {
-        stack.worker ??= await startWorkerProcess(
-          'worker',
-          path.join(cfg.buildDir, 'src', 'worker.js'),
-          workerEnv,
-        );
+      async startWorker(env) {
+        stack.worker ??= await startWorkerProcess('worker', path.join(cfg.buildDir, 'src', 'worker.js'), {
+          ...workerEnv,
+          ...env,
+        });
         return stack.worker;
       },
       async stopWorker() {
