@@ -30,6 +30,13 @@ export interface DispatcherOptions {
   };
   /** Where the warehouse is (no credential), for the executions' details in the Web UI. */
   warehouseLabel?: string;
+  /**
+   * Ask Temporal for eager workflow start: the start's answer carries the execution's first
+   * workflow task to a worker of `taskQueue` in this process, which runs it at once instead of
+   * polling for it (the server falls back to the task queue when no slot is free). Only when
+   * `client` is on the worker's own `NativeConnection` (the plugin decides). Default false.
+   */
+  eagerStart?: boolean;
   /** Called after every pass (metrics: the backlog seen, starts and failures). */
   onPass?: (pass: DispatchPass) => void;
 }
@@ -87,6 +94,7 @@ export class RequestDispatcher {
         workflowId,
         args,
         workflowIdReusePolicy: WorkflowIdReusePolicy.REJECT_DUPLICATE,
+        requestEagerStart: this.opts.eagerStart === true,
         typedSearchAttributes: START_SEARCH_ATTRIBUTES,
         memo: {
           requestedBy: request.requested_by ?? 'dbt',

@@ -131,6 +131,8 @@ export class WorkerSession {
           intervalMs: settings.dispatchIntervalMs,
           logger,
           warehouseLabel: describeWarehouse(settings.warehouse),
+          // Eager start needs the worker's own connection (docs/design.md, decision 7).
+          eagerStart: connection !== undefined && client.connection === connection,
           onPass: (pass) => metrics.dispatcherPass(pass),
         });
         this.dispatcher.startPolling();

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
+import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
@@ -29,6 +29,8 @@ import { duckDbTestWarehouse, type TestWarehouse, type WarehouseKind, type Wareh
 export { REPO_ROOT };
 export const DBT_BIN = defaultDbtBin(REPO_ROOT);
 export const DBT_PROJECT_DIR = path.join(REPO_ROOT, 'dbt');
+/** The identity of the harness dispatcher's client (`dispatcher` option). */
+export const DISPATCHER_IDENTITY = 'policy-execution-test-dispatcher';
 
 export const SAMPLE_POLICY = JSON.parse(
   fs.readFileSync(path.resolve(__dirname, '../../examples/sample-policy.json'), 'utf8'),
@@ -187,11 +189,18 @@ export async function startHarness(opts: HarnessOptions = {}): Promise<Harness> 
     void h.dbt?.prepare();
   }
   if (opts.dispatcher) {
+    // As in the worker process: a client on the worker's own connection, starting eagerly. Its own
+    // identity shows in an eagerly started execution's first WorkflowTaskStarted event.
     h.dispatcher = new RequestDispatcher({
-      client: env.client,
+      client: new Client({
+        connection: env.nativeConnection,
+        namespace: 'default',
+        identity: DISPATCHER_IDENTITY,
+      }),
       warehouse,
       taskQueue,
       intervalMs: opts.dispatcher.intervalMs,
+      eagerStart: true,
     });
     h.dispatcher.startPolling();
   }

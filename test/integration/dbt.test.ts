@@ -29,6 +29,7 @@ import type { WarehouseStats } from '../../src/warehouse/types';
 import {
   DBT_BIN,
   DBT_PROJECT_DIR,
+  DISPATCHER_IDENTITY,
   policyWithId,
   runExecution,
   startHarness,
@@ -384,6 +385,11 @@ describe.each(TEST_WAREHOUSES)('dbt run-operations and the request dispatcher on
       [requestId],
     );
     expect(req[0]).toEqual(['dispatched', requestId]);
+    // Started eagerly: the first workflow task came with the start's answer, so the dispatcher's
+    // client, not a polling worker, is who started it.
+    const { events } = await h.env.client.workflow.getHandle(requestId).fetchHistory();
+    const firstTask = events?.find((e) => e.workflowTaskStartedEventAttributes);
+    expect(firstTask?.workflowTaskStartedEventAttributes?.identity).toBe(DISPATCHER_IDENTITY);
     await waitFor('the model to show it', async () => (await modelHas(h, [requestId])) === 1, 30_000);
     // The guide's run_query prints rows as a table.
     const q = await dbt(h, [
