@@ -12,7 +12,7 @@ import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
 import type { BreakerOptions, RefreshTarget } from '../../src/activities';
-import { WORKFLOW_TYPE } from '../../src/contracts';
+import { refreshStatusQuery, WORKFLOW_TYPE, type RefreshStatus } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';
 import type { PolicyApi } from '../../src/policy-api/types';
@@ -251,4 +251,31 @@ export async function runExecution(
 /** A copy of the guide's sample policy with its own policy id, so simulator scripts don't collide. */
 export function policyWithId(id: string, patch: Record<string, unknown> = {}): Record<string, unknown> {
   return { ...SAMPLE_POLICY, expected_policy_id: id, ...patch };
+}
+
+/** The harness's refresher, as its `refreshStatus` query answers. */
+export function refresherStatus(h: Harness): Promise<RefreshStatus> {
+  return h.env.client.workflow.getHandle(h.refreshWorkflowId ?? '').query(refreshStatusQuery);
+}
+
+/** Polls `fn` every 200 ms until it answers something truthy; throws naming `what` after `timeoutMs`. */
+export async function waitFor<T>(
+  what: string,
+  fn: () => Promise<T | undefined | null | false>,
+  timeoutMs: number,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await fn();
+    if (v) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A promise and its resolve, for a test to hold a step and let it go. */
+export function deferred<T = void>(): { promise: Promise<T>; resolve: (value: T) => void } {
+  let resolve!: (value: T) => void;
+  const promise = new Promise<T>((r) => (resolve = r));
+  return { promise, resolve };
 }
