@@ -2,7 +2,7 @@
  * The Temporal plugin's rules without a server: its options and their defaults, the search
  * attribute commands, and how its workflows join a worker's own (the generated entry module, the
  * bundler hook called after the worker hook). The plugin on a real worker:
- * test/integration/example-project.test.ts.
+ * test/integration/example-project.test.ts and, its dispatcher, plugin-dispatcher.test.ts.
  */
 import fs from 'node:fs';
 import os from 'node:os';

@@ -1,0 +1,105 @@
+/**
+ * The Temporal plugin's request dispatcher on a real worker (the real dev server, the simulator, a
+ * DuckDB file the plugin opens itself): a request queued before the worker starts is started by the
+ * plugin's dispatcher, eagerly when the plugin's client is on the worker's own connection (its
+ * first workflow task is then recorded as started by that client), and as a plain start with a
+ * client on another connection (eager start would be refused there: the start must still work).
+ */
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Client } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PolicyExecutionPlugin } from '../../src/plugin/worker-plugin';
+import { withDuckDb } from '../../src/warehouse/duckdb/connection';
+import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
+import { policyWithId, startHarness, uniqueId, waitFor, type Harness } from '../helpers/harness';
+import { insertRequestSql } from '../helpers/warehouses';
+
+const WORKER_IDENTITY = 'plugin-test-worker';
+let h: Harness;
+let dir: string;
+
+beforeAll(async () => {
+  // The harness only for the dev server, the simulator and the runtime: the plugin runs the worker.
+  h = await startHarness({ inProcessWorker: false });
+  dir = fs.mkdtempSync(path.join(os.tmpdir(), 'pe-plugin-dispatch-'));
+});
+afterAll(async () => {
+  await h?.close();
+  if (dir) fs.rmSync(dir, { recursive: true, force: true });
+});
+
+/** Queue one request, run a worker with the plugin until it completes; the first task's starter. */
+async function dispatchedBy(client: Client | undefined): Promise<string | null | undefined> {
+  const requestId = `dbt-req-${uniqueId('plugin')}`;
+  const file = path.join(dir, `${requestId}.duckdb`);
+  const wh = new DuckDbWarehouse({ path: file });
+  await wh.init();
+  await wh.close();
+  await withDuckDb(
+    file,
+    (c) =>
+      c.run(insertRequestSql('duckdb'), [
+        requestId,
+        JSON.stringify(policyWithId(uniqueId('pluginpol'))),
+        JSON.stringify({ pollIntervalMs: 0, refreshModel: false }),
+        new Date().toISOString().replace('T', ' ').slice(0, -1),
+        null,
+        'requested',
+      ]),
+    {},
+  );
+  const plugin = new PolicyExecutionPlugin({
+    policyApi: { url: h.sim.url },
+    warehouse: { kind: 'duckdb', path: file },
+    modelRefresh: false,
+    reconciler: false,
+    dispatcher: { intervalMs: 200 },
+    workflowsEntryDir: path.join(dir, 'entry'),
+    ...(client ? { client } : {}),
+  });
+  try {
+    const worker = await Worker.create({
+      connection: h.env.nativeConnection,
+      namespace: 'default',
+      taskQueue: `it-plugin-${uniqueId('q')}`,
+      identity: WORKER_IDENTITY,
+      plugins: [plugin],
+    });
+    const handle = h.env.client.workflow.getHandle(requestId);
+    await worker.runUntil(async () => {
+      await waitFor(
+        'the dispatcher to start the request',
+        () =>
+          handle.describe().then(
+            () => true,
+            () => false,
+          ),
+        30_000,
+      );
+      await handle.result();
+    });
+    const { events } = await handle.fetchHistory();
+    return events?.find((e) => e.workflowTaskStartedEventAttributes)?.workflowTaskStartedEventAttributes
+      ?.identity;
+  } finally {
+    await plugin.close();
+  }
+}
+
+describe("the plugin's dispatcher", () => {
+  it("starts eagerly with a client on the worker's own connection", async () => {
+    const client = new Client({
+      connection: h.env.nativeConnection,
+      namespace: 'default',
+      identity: 'plugin-test-dispatcher',
+    });
+    expect(await dispatchedBy(client)).toBe('plugin-test-dispatcher');
+  });
+
+  it('starts plainly with a client on another connection; a polling worker takes the first task', async () => {
+    expect(await dispatchedBy(h.env.client)).toBe(WORKER_IDENTITY);
+  });
+});
