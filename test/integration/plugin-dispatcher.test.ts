@@ -12,10 +12,8 @@ import { Client } from '@temporalio/client';
 import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PolicyExecutionPlugin } from '../../src/plugin/worker-plugin';
-import { withDuckDb } from '../../src/warehouse/duckdb/connection';
-import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { policyWithId, startHarness, uniqueId, waitFor, type Harness } from '../helpers/harness';
-import { insertRequestSql } from '../helpers/warehouses';
+import { duckDbTestWarehouse, insertRequestSql } from '../helpers/warehouses';
 
 const WORKER_IDENTITY = 'plugin-test-worker';
 let h: Harness;
@@ -35,22 +33,19 @@ afterAll(async () => {
 async function dispatchedBy(client: Client | undefined): Promise<string | null | undefined> {
   const requestId = `dbt-req-${uniqueId('plugin')}`;
   const file = path.join(dir, `${requestId}.duckdb`);
-  const wh = new DuckDbWarehouse({ path: file });
-  await wh.init();
-  await wh.close();
-  await withDuckDb(
-    file,
-    (c) =>
-      c.run(insertRequestSql('duckdb'), [
-        requestId,
-        JSON.stringify(policyWithId(uniqueId('pluginpol'))),
-        JSON.stringify({ pollIntervalMs: 0, refreshModel: false }),
-        new Date().toISOString().replace('T', ' ').slice(0, -1),
-        null,
-        'requested',
-      ]),
-    {},
-  );
+  // The plugin's file with its tables (as the worker makes them) and the one request in it.
+  const db = duckDbTestWarehouse(file);
+  const tables = db.open();
+  await tables.init();
+  await tables.close();
+  await db.query(insertRequestSql('duckdb'), [
+    requestId,
+    JSON.stringify(policyWithId(uniqueId('pluginpol'))),
+    JSON.stringify({ pollIntervalMs: 0, refreshModel: false }),
+    new Date().toISOString().replace('T', ' ').slice(0, -1),
+    null,
+    'requested',
+  ]);
   const plugin = new PolicyExecutionPlugin({
     policyApi: { url: h.sim.url },
     warehouse: { kind: 'duckdb', path: file },
