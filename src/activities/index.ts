@@ -3,7 +3,6 @@
  * (the policy API client and the warehouse), so the worker, tests and benchmarks wire real parts the
  * same way.
  */
-import type { Client } from '@temporalio/client';
 import { Context } from '@temporalio/activity';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
 import type { PolicyData } from '../policy/input';
@@ -19,18 +18,10 @@ import {
   type PolicyStatusResult,
 } from '../policy-api/types';
 import type { Warehouse } from '../warehouse/types';
-import {
-  DBT_REFRESH_WORKFLOW_TYPE,
-  REFRESH_DEFAULTS,
-  REFRESH_PRIORITY_KEY,
-  REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
-  refreshRequestedSignal,
-  type DbtRefreshInput,
-  type RefreshAsk,
-} from '../contracts';
+import { REFRESH_DEFAULTS } from '../contracts';
 import { retryTiming, toApplicationFailure } from './failures';
 import { settlesBy, WRITE_BUDGET_MS } from './write-budget';
-import { RefreshAskCoalescer } from './refresh-asks';
+import { RefreshAskCoalescer, sendRefreshAsk, type RefreshTarget } from './refresh-asks';
 
 export { MAX_RETRY_AFTER_MS, retryTiming, toApplicationFailure } from './failures';
 
@@ -42,41 +33,6 @@ export interface BreakerOptions {
 }
 
 export const DEFAULT_BREAKER: BreakerOptions = { threshold: 10, halfOpenAfterMs: 5_000 };
-
-/** Where terminal executions ask for a refresh of policy_execution_model (the dbtRefresh workflow). */
-export interface RefreshTarget {
-  client: Client;
-  /** The singleton refresher's workflow id (one per warehouse). */
-  workflowId: string;
-  /** Task queue the refresher runs on (the worker's own; its dbt runs go to `input.dbtTaskQueue`). */
-  taskQueue: string;
-  input: DbtRefreshInput;
-  /** At most one refresh signal per this many ms from this worker (asks coalesced). Default REFRESH_DEFAULTS.askIntervalMs. */
-  askIntervalMs?: number;
-}
-
-/**
- * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
- * running, at the refresher's priority); `pacedMs` > 0: the sender held it back to keep to its ask
- * interval; `askedAt`: when the earliest of the asks was made (default now).
- */
-export async function sendRefreshAsk(
-  target: RefreshTarget,
-  count: number,
-  pacedMs = 0,
-  askedAt = Date.now(),
-): Promise<void> {
-  const ask: RefreshAsk = pacedMs > 0 ? { count, pacedMs, askedAt } : { count, askedAt };
-  await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
-    workflowId: target.workflowId,
-    taskQueue: target.taskQueue,
-    workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
-    priority: { priorityKey: REFRESH_PRIORITY_KEY },
-    args: [target.input],
-    signal: refreshRequestedSignal,
-    signalArgs: [ask],
-  });
-}
 
 export interface ActivityDeps {
   api: PolicyApi;

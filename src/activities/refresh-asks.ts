@@ -1,4 +1,53 @@
 /**
+ * Model refresh asks: where a terminal execution's ask goes (the dbtRefresh workflow, by
+ * signal-with-start) and how one worker coalesces its asks into few signals.
+ */
+import type { Client } from '@temporalio/client';
+import {
+  DBT_REFRESH_WORKFLOW_TYPE,
+  REFRESH_PRIORITY_KEY,
+  REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+  refreshRequestedSignal,
+  type DbtRefreshInput,
+  type RefreshAsk,
+} from '../contracts';
+
+/** Where terminal executions ask for a refresh of policy_execution_model (the dbtRefresh workflow). */
+export interface RefreshTarget {
+  client: Client;
+  /** The singleton refresher's workflow id (one per warehouse). */
+  workflowId: string;
+  /** Task queue the refresher runs on (the worker's own; its dbt runs go to `input.dbtTaskQueue`). */
+  taskQueue: string;
+  input: DbtRefreshInput;
+  /** At most one refresh signal per this many ms from this worker (asks coalesced). Default REFRESH_DEFAULTS.askIntervalMs. */
+  askIntervalMs?: number;
+}
+
+/**
+ * One refresh signal carrying `count` asks (signal-with-start: starts the refresher if it is not
+ * running, at the refresher's priority); `pacedMs` > 0: the sender held it back to keep to its ask
+ * interval; `askedAt`: when the earliest of the asks was made (default now).
+ */
+export async function sendRefreshAsk(
+  target: RefreshTarget,
+  count: number,
+  pacedMs = 0,
+  askedAt = Date.now(),
+): Promise<void> {
+  const ask: RefreshAsk = pacedMs > 0 ? { count, pacedMs, askedAt } : { count, askedAt };
+  await target.client.workflow.signalWithStart(DBT_REFRESH_WORKFLOW_TYPE, {
+    workflowId: target.workflowId,
+    taskQueue: target.taskQueue,
+    workflowTaskTimeout: REFRESH_WORKFLOW_TASK_TIMEOUT_MS,
+    priority: { priorityKey: REFRESH_PRIORITY_KEY },
+    args: [target.input],
+    signal: refreshRequestedSignal,
+    signalArgs: [ask],
+  });
+}
+
+/**
  * Coalesces model-refresh asks inside one worker process: every terminal execution asks (the
  * requestModelRefresh local activity), but the refresher receives at most one signal per
  * `minIntervalMs` from this worker, carrying how many asks it stands for.

@@ -7,7 +7,7 @@
 import path from 'node:path';
 import { WorkflowNotFoundError, type Client } from '@temporalio/client';
 import { Worker, type NativeConnection } from '@temporalio/worker';
-import { sendRefreshAsk, type RefreshTarget } from '../activities';
+import { sendRefreshAsk, type RefreshTarget } from '../activities/refresh-asks';
 import { createDbtActivities, type DbtActivityDeps } from '../activities/dbt';
 import { DBT_HEARTBEAT, type RefreshStatus } from '../contracts';
 import { createDbtExecutor, type DbtExecutor } from '../dbt/daemon';

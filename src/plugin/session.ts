@@ -6,7 +6,8 @@
  */
 import type { Client } from '@temporalio/client';
 import type { NativeConnection, Worker } from '@temporalio/worker';
-import { createActivities, sendRefreshAsk, type PolicyActivities, type RefreshTarget } from '../activities';
+import { createActivities, type PolicyActivities } from '../activities';
+import { sendRefreshAsk, type RefreshTarget } from '../activities/refresh-asks';
 import type { DbtExecutor } from '../dbt/daemon';
 import { RequestDispatcher } from '../dispatcher';
 import { createPolicyApiClient } from '../policy-api/client';

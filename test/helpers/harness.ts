@@ -11,7 +11,8 @@ import { Client, WorkflowFailedError, type WorkflowHandle } from '@temporalio/cl
 import { TestWorkflowEnvironment } from '@temporalio/testing';
 import { Runtime, type Worker } from '@temporalio/worker';
 import { inject } from 'vitest';
-import type { BreakerOptions, RefreshTarget } from '../../src/activities';
+import type { BreakerOptions } from '../../src/activities';
+import type { RefreshTarget } from '../../src/activities/refresh-asks';
 import { refreshStatusQuery, WORKFLOW_TYPE, type RefreshStatus } from '../../src/contracts';
 import type { ExecutionOptionsInput, StateRow } from '../../src/policy';
 import { createPolicyApiClient } from '../../src/policy-api/client';

@@ -7,7 +7,7 @@
  */
 import { NativeConnection, Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { sendRefreshAsk } from '../../src/activities';
+import { sendRefreshAsk } from '../../src/activities/refresh-asks';
 import { createDbtWorker, moveRefresher } from '../../src/plugin/dbt-worker';
 import {
   DBT_HEARTBEAT,
