@@ -7,6 +7,7 @@ import path from 'node:path';
 import { loadClientConnectConfig } from '@temporalio/envconfig';
 import { defaultDbtBin } from './dbt/runner';
 import { REFRESH_DEFAULTS, TASK_QUEUE } from './contracts';
+import { DEFAULT_DISPATCH_CONCURRENCY } from './dispatcher';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from './policy-api/client';
 import type { EndpointProfile } from './policy-api/types';
 import type { WarehouseConfig } from './warehouse/factory';
@@ -34,6 +35,8 @@ export interface WorkerConfig {
   dbt: DbtConfig | null;
   /** Pause between passes of the dbt request dispatcher; 0 turns it off. */
   dispatchIntervalMs: number;
+  /** Starts the dispatcher keeps in flight at once (DISPATCH_CONCURRENCY). */
+  dispatchConcurrency: number;
   /** Pause between passes of the endings reconciler (RECONCILE_INTERVAL_MS); 0 turns it off. */
   reconcileIntervalMs: number;
   /** How far back the reconciler's first pass looks for closed runs (RECONCILE_LOOKBACK_MS). */
@@ -115,6 +118,7 @@ export function loadWorkerConfig(env: NodeJS.ProcessEnv = process.env): WorkerCo
     warehouse,
     dbt: loadDbtConfig(env, env.POLICY_TASK_QUEUE ?? TASK_QUEUE, warehouse),
     dispatchIntervalMs: intFromEnv(env, 'DISPATCH_INTERVAL_MS', 1_000),
+    dispatchConcurrency: intFromEnv(env, 'DISPATCH_CONCURRENCY', DEFAULT_DISPATCH_CONCURRENCY, 1),
     reconcileIntervalMs: intFromEnv(env, 'RECONCILE_INTERVAL_MS', 15_000),
     reconcileLookbackMs: intFromEnv(env, 'RECONCILE_LOOKBACK_MS', 24 * 3_600_000, 1),
   };

@@ -24,6 +24,12 @@ export interface DispatcherOptions {
   intervalMs?: number;
   /** Most requests per pass. Default 100. */
   batchSize?: number;
+  /**
+   * Most starts in flight at once within a pass. Default DEFAULT_DISPATCH_CONCURRENCY. Each start
+   * waits a round trip to the Temporal server, so one at a time caps a dispatcher at one start per
+   * round trip.
+   */
+  concurrency?: number;
   logger?: {
     info(msg: string, fields?: Record<string, unknown>): void;
     warn(msg: string, fields?: Record<string, unknown>): void;
@@ -48,13 +54,18 @@ export interface DispatchPass {
   failed: number;
 }
 
+/** Starts in flight at once (decision 7: measured in performance-log.md, change 27). */
+export const DEFAULT_DISPATCH_CONCURRENCY = 2;
+
 export class RequestDispatcher {
   private readonly batchSize: number;
+  private readonly concurrency: number;
   private readonly loop: PassLoop;
   readonly totals: DispatchPass = { seen: 0, started: 0, alreadyStarted: 0, failed: 0 };
 
   constructor(private readonly opts: DispatcherOptions) {
     this.batchSize = opts.batchSize ?? 100;
+    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY));
     this.loop = new PassLoop(
       () => this.dispatchOnce(),
       opts.intervalMs ?? 1_000,
@@ -65,13 +76,23 @@ export class RequestDispatcher {
     );
   }
 
-  /** One pass: start a workflow for every pending request, then record the outcomes. */
+  /**
+   * One pass: start a workflow for every pending request, oldest first, at most `concurrency` at a
+   * time, then record the outcomes (in the requests' order).
+   */
   async dispatchOnce(): Promise<DispatchPass> {
     const requests = await this.opts.warehouse.pendingRequests(this.batchSize);
     const pass: DispatchPass = { seen: requests.length, started: 0, alreadyStarted: 0, failed: 0 };
+    const results = new Array<{ outcome: RequestOutcome; already: boolean }>(requests.length);
+    let next = 0;
+    // startWorkflow never rejects: a failed start is an outcome to retry.
+    const lane = async () => {
+      for (let i = next++; i < requests.length; i = next++)
+        results[i] = await this.startWorkflow(requests[i]!);
+    };
+    await Promise.all(Array.from({ length: Math.min(this.concurrency, requests.length) }, lane));
     const outcomes: RequestOutcome[] = [];
-    for (const request of requests) {
-      const { outcome, already } = await this.startWorkflow(request);
+    for (const { outcome, already } of results) {
       if (outcome.status === 'retry') pass.failed += 1;
       else if (already) pass.alreadyStarted += 1;
       else pass.started += 1;

@@ -3,7 +3,9 @@
  * requests in `policy_execution_requests` of the worker's DuckDB file, as `dbt run-operation
  * run_policy_workflow --args '{from_model: ...}'` queues them, before the worker starts; then the
  * project's worker (bin/policy-execution-worker, its dispatcher on at its defaults) starts and runs
- * them all, on the bench's own stack (dev server, simulator at BENCH_LATENCY_MS).
+ * them all, on the bench's own stack (dev server, simulator at BENCH_LATENCY_MS). With
+ * BENCH_DISPATCH_RTT_MS the worker reaches the dev server through a proxy that adds that round trip,
+ * as a remote cluster would (latency-proxy.ts); the bench's own reads go direct.
  *
  * Figures: from the worker ready to the last close (the requests all waited from then on); how long
  * the dispatcher took to start them all; executions/s (sustained, as `make bench`); end to end as
@@ -22,6 +24,7 @@ import { withDuckDb } from '../../src/warehouse/duckdb/connection';
 import { DuckDbWarehouse } from '../../src/warehouse/duckdb/warehouse';
 import { CORES, int, loadBenchConfig } from './config';
 import { REPO_ROOT } from './env';
+import { startLatencyProxy, type LatencyProxy } from './latency-proxy';
 import { loadAverage, Sampler } from './proc';
 import { startStack } from './stack';
 import { rates, summarize } from './stats';
@@ -51,20 +54,30 @@ async function queueRequests(file: string, n: number): Promise<void> {
 async function main(): Promise<void> {
   const cfg = loadBenchConfig();
   const n = int('BENCH_DISPATCH_N', 1000, 1);
+  const rttMs = int('BENCH_DISPATCH_RTT_MS', 0, 0);
   const loadStart = loadAverage();
   const tmpDir = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-bench-dispatch-'));
   const tag = path
     .basename(tmpDir)
     .replace(/^policy-bench-dispatch-/, '')
     .toLowerCase();
-  log(`N=${n} latency=${cfg.latencyMs} ms, ${CORES} cores, load ${loadStart.join(' ')}; temp dir ${tmpDir}`);
+  log(
+    `N=${n} latency=${cfg.latencyMs} ms, worker-server round trip +${rttMs} ms, ${CORES} cores, ` +
+      `load ${loadStart.join(' ')}; temp dir ${tmpDir}`,
+  );
   const stack = await startStack({ ...cfg, warehouse: 'duckdb' }, tmpDir, tag);
   const connection = await Connection.connect({ address: stack.temporal.address });
+  let proxy: LatencyProxy | null = null;
   try {
+    // The worker talks to the dev server through the proxy, as it would to a remote cluster.
+    proxy = rttMs > 0 ? await startLatencyProxy(stack.temporal.address, rttMs / 2) : null;
     const client = new Client({ connection, namespace: 'default' });
     await queueRequests(stack.warehousePath, n);
     log(`${n} requests queued; starting the worker, its dispatcher on`);
-    const worker = await stack.startWorker({ DISPATCH_INTERVAL_MS: '' });
+    const worker = await stack.startWorker({
+      DISPATCH_INTERVAL_MS: '',
+      ...(proxy ? { TEMPORAL_ADDRESS: proxy.address } : {}),
+    });
     const ready = Date.now();
     const sampler = new Sampler({ worker: worker.pid, temporal: stack.temporal.process.pid ?? 0 });
     sampler.start(250);
@@ -104,6 +117,7 @@ async function main(): Promise<void> {
       n,
       failed,
       latencyMs: cfg.latencyMs,
+      workerServerRttMs: rttMs,
       cores: CORES,
       loadAverageStart: loadStart,
       loadAverageEnd: loadAverage(),
@@ -131,6 +145,7 @@ async function main(): Promise<void> {
   } finally {
     await connection.close().catch(() => undefined);
     await stack.stop();
+    await proxy?.close();
     fs.rmSync(tmpDir, { recursive: true, force: true });
   }
 }

@@ -37,7 +37,10 @@ export function pluginOptionsFromConfig(config: WorkerConfig): PolicyExecutionPl
           },
         }
       : false,
-    dispatcher: config.dispatchIntervalMs > 0 ? { intervalMs: config.dispatchIntervalMs } : false,
+    dispatcher:
+      config.dispatchIntervalMs > 0
+        ? { intervalMs: config.dispatchIntervalMs, concurrency: config.dispatchConcurrency }
+        : false,
     reconciler:
       config.reconcileIntervalMs > 0
         ? { intervalMs: config.reconcileIntervalMs, lookbackMs: config.reconcileLookbackMs }
@@ -46,7 +49,7 @@ export function pluginOptionsFromConfig(config: WorkerConfig): PolicyExecutionPl
 }
 
 /**
- * POLICY_API_*, WAREHOUSE / WAREHOUSE_PATH / SNOWFLAKE_*, DBT_*, DISPATCH_INTERVAL_MS and
+ * POLICY_API_*, WAREHOUSE / WAREHOUSE_PATH / SNOWFLAKE_*, DBT_*, DISPATCH_* and
  * RECONCILE_* as plugin options, with the worker's defaults. The task queue (POLICY_TASK_QUEUE) is the
  * worker's own option: `taskQueue` here.
  */

@@ -10,6 +10,7 @@ import { DEFAULT_BREAKER, type BreakerOptions } from '../activities';
 import { REPO_ROOT } from '../config';
 import { REFRESH_DEFAULTS } from '../contracts';
 import { defaultDbtBin } from '../dbt/runner';
+import { DEFAULT_DISPATCH_CONCURRENCY } from '../dispatcher';
 import { DEFAULT_MAX_RESPONSE_BYTES, DEFAULT_TIMEOUT_MS } from '../policy-api/client';
 import type { EndpointProfile } from '../policy-api/types';
 import { apiTimeoutProblem } from '../policy/input';
@@ -83,8 +84,11 @@ export interface PolicyExecutionPluginOptions {
   maxApiRequestsPerSecond?: number;
   /** Default on, with the dbt worker in this process; `false`: no refresh asks, no dbt worker. */
   modelRefresh?: ModelRefreshOptions | false;
-  /** Starts the executions dbt queued (policy_execution_requests). Default every 1000 ms; `false`: off. */
-  dispatcher?: { intervalMs?: number } | false;
+  /**
+   * Starts the executions dbt queued (policy_execution_requests). Default every 1000 ms, up to
+   * DEFAULT_DISPATCH_CONCURRENCY (2) starts in flight at once; `false`: off.
+   */
+  dispatcher?: { intervalMs?: number; concurrency?: number } | false;
   /** Writes the endings Temporal decided (terminate, timeouts). Default every 15 000 ms, 24 h back; `false`: off. */
   reconciler?: { intervalMs?: number; lookbackMs?: number } | false;
   /** The client the refresh asks, the dispatcher and the reconciler use. Default: the worker's own (`worker.client`). */
@@ -131,6 +135,7 @@ export interface ResolvedOptions {
   refresh: RefreshSettings | null;
   dbtWorker: DbtRunSettings | null;
   dispatchIntervalMs: number;
+  dispatchConcurrency: number;
   reconcile: { intervalMs: number; lookbackMs: number } | null;
 }
 
@@ -222,6 +227,12 @@ export function resolveOptions(options: PolicyExecutionPluginOptions, taskQueue:
       options.dispatcher === false
         ? 0
         : wholeNumber('dispatcher.intervalMs', options.dispatcher?.intervalMs, 1_000),
+    dispatchConcurrency: wholeNumber(
+      'dispatcher.concurrency',
+      options.dispatcher ? options.dispatcher.concurrency : undefined,
+      DEFAULT_DISPATCH_CONCURRENCY,
+      1,
+    ),
     reconcile:
       options.reconciler === false
         ? null

@@ -130,6 +130,7 @@ export class WorkerSession {
           warehouse: this.warehouse,
           taskQueue: settings.taskQueue,
           intervalMs: settings.dispatchIntervalMs,
+          concurrency: settings.dispatchConcurrency,
           logger,
           warehouseLabel: describeWarehouse(settings.warehouse),
           // Eager start needs the worker's own connection (docs/design.md, decision 7).
@@ -170,7 +171,7 @@ export class WorkerSession {
       `namespace=${this.ctx.namespace} task-queue=${s.taskQueue} ` +
       `policy-api=${s.api.baseUrl} (${s.api.profile}) warehouse=${describeWarehouse(s.warehouse)} ` +
       `model-refresh=${refresh} ` +
-      `dispatcher=${s.dispatchIntervalMs > 0 ? `every ${s.dispatchIntervalMs} ms` : 'off'} ` +
+      `dispatcher=${s.dispatchIntervalMs > 0 ? `every ${s.dispatchIntervalMs} ms, ${s.dispatchConcurrency} at a time` : 'off'} ` +
       `reconciler=${s.reconcile ? `every ${s.reconcile.intervalMs} ms` : 'off'}` +
       (s.maxApiRequestsPerSecond === undefined ? '' : ` max-rps=${s.maxApiRequestsPerSecond}`)
     );

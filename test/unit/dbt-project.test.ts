@@ -88,6 +88,9 @@ describe('worker dbt configuration', () => {
     });
     expect(c.dbt?.projectDir).toBe(path.resolve(__dirname, '../../dbt'));
     expect(c.dispatchIntervalMs).toBe(1000);
+    expect(c.dispatchConcurrency).toBe(2);
+    expect(loadWorkerConfig({ DISPATCH_CONCURRENCY: '4' }).dispatchConcurrency).toBe(4);
+    expect(() => loadWorkerConfig({ DISPATCH_CONCURRENCY: '0' })).toThrow(/DISPATCH_CONCURRENCY/);
   });
   it('DBT_REFRESH=off turns it off; bad values are clear errors', () => {
     expect(loadWorkerConfig({ DBT_REFRESH: 'off' }).dbt).toBeNull();

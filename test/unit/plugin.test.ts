@@ -32,6 +32,8 @@ describe('plugin options', () => {
     });
     expect(r.dbtWorker).toMatchObject({ target: 'duckdb', mode: 'daemon' });
     expect(r.dispatchIntervalMs).toBe(1000);
+    expect(r.dispatchConcurrency).toBe(2);
+    expect(resolveOptions({ ...base, dispatcher: { concurrency: 8 } }, 'q').dispatchConcurrency).toBe(8);
     expect(r.reconcile).toMatchObject({ intervalMs: 15_000 });
     expect(r.api).toMatchObject({ baseUrl: 'http://127.0.0.1:1', profile: 'policy', token: undefined });
   });
@@ -55,6 +57,9 @@ describe('plugin options', () => {
     expect(
       () => new PolicyExecutionPlugin({ ...base, breaker: { threshold: -1, halfOpenAfterMs: 5 } }),
     ).toThrow(/breaker.threshold/);
+    expect(() => new PolicyExecutionPlugin({ ...base, dispatcher: { concurrency: 0 } })).toThrow(
+      /dispatcher.concurrency must be a whole number >= 1/,
+    );
     expect(
       () =>
         new PolicyExecutionPlugin({ ...base, policyApi: { url: 'http://127.0.0.1:1', timeoutMs: 40_001 } }),
