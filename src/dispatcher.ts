@@ -12,6 +12,7 @@
 import { WorkflowExecutionAlreadyStartedError, type Client } from '@temporalio/client';
 import { WorkflowIdReusePolicy } from '@temporalio/common';
 import { START_SEARCH_ATTRIBUTES, TRIGGER_MEMO_KEY, WORKFLOW_TYPE } from './contracts';
+import { createLimit, type Limit } from './client/limit';
 import { startMetadata } from './policy/details';
 import { PassLoop } from './pass-loop';
 import type { ExecutionRequest, RequestOutcome, Warehouse } from './warehouse/types';
@@ -59,13 +60,14 @@ export const DEFAULT_DISPATCH_CONCURRENCY = 2;
 
 export class RequestDispatcher {
   private readonly batchSize: number;
-  private readonly concurrency: number;
+  /** At most `concurrency` starts in flight at once. */
+  private readonly limit: Limit;
   private readonly loop: PassLoop;
   readonly totals: DispatchPass = { seen: 0, started: 0, alreadyStarted: 0, failed: 0 };
 
   constructor(private readonly opts: DispatcherOptions) {
     this.batchSize = opts.batchSize ?? 100;
-    this.concurrency = Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY));
+    this.limit = createLimit(Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY)));
     this.loop = new PassLoop(
       () => this.dispatchOnce(),
       opts.intervalMs ?? 1_000,
@@ -83,14 +85,8 @@ export class RequestDispatcher {
   async dispatchOnce(): Promise<DispatchPass> {
     const requests = await this.opts.warehouse.pendingRequests(this.batchSize);
     const pass: DispatchPass = { seen: requests.length, started: 0, alreadyStarted: 0, failed: 0 };
-    const results = new Array<{ outcome: RequestOutcome; already: boolean }>(requests.length);
-    let next = 0;
     // startWorkflow never rejects: a failed start is an outcome to retry.
-    const lane = async () => {
-      for (let i = next++; i < requests.length; i = next++)
-        results[i] = await this.startWorkflow(requests[i]!);
-    };
-    await Promise.all(Array.from({ length: Math.min(this.concurrency, requests.length) }, lane));
+    const results = await Promise.all(requests.map((r) => this.limit(() => this.startWorkflow(r))));
     const outcomes: RequestOutcome[] = [];
     for (const { outcome, already } of results) {
       if (outcome.status === 'retry') pass.failed += 1;
