@@ -65,7 +65,26 @@ $(STAMPS)/chromium:
 	  $$sudo apt-get update -qq && $$sudo env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium; }
 	@mkdir -p $(STAMPS) && touch $@
 
-test: deps build $(STAMPS)/chromium ## install everything and run every test (unit + integration)
+# Prometheus and promtool for the alert rules and the dashboard's queries (test/unit/monitoring,
+# test/integration/observability): Debian's package, unpacked into .local/tools (no service is
+# installed; PROMETHEUS_BIN_DIR points the tests at another); apt-get update with sudo unless root.
+# The version is pinned; when the mirror no longer has it (a Debian point release replaced it), the
+# mirror's own is taken and named.
+PROMETHEUS_DEB_VERSION ?= 2.42.0+ds-5+deb12u1
+PROMETHEUS_DIR := .local/tools/prometheus
+$(STAMPS)/prometheus:
+	@test -x $(PROMETHEUS_DIR)/usr/bin/promtool || { \
+	  if [ "$$(id -u)" -eq 0 ]; then sudo=; else sudo=sudo; fi; \
+	  tmp=$$(mktemp -d); chmod 755 "$$tmp"; trap 'rm -rf "$$tmp"' EXIT; \
+	  apt-cache show prometheus >/dev/null 2>&1 || $$sudo apt-get update -qq; \
+	  ( cd "$$tmp" && { apt-get download -qq prometheus=$(PROMETHEUS_DEB_VERSION) 2>/dev/null || \
+	    { echo "prometheus $(PROMETHEUS_DEB_VERSION) is not on the mirror; taking its own:" \
+	      "$$(apt-cache policy prometheus | sed -n 's/ *Candidate: //p')" >&2; apt-get download -qq prometheus; }; } ); \
+	  mkdir -p $(PROMETHEUS_DIR) && dpkg-deb -x "$$tmp"/prometheus_*.deb $(PROMETHEUS_DIR); }
+	@$(PROMETHEUS_DIR)/usr/bin/promtool --version | head -1
+	@mkdir -p $(STAMPS) && touch $@
+
+test: deps build $(STAMPS)/chromium $(STAMPS)/prometheus ## install everything and run every test (unit + integration)
 	npx tsc -p tsconfig.test.json
 	npx vitest run
 
@@ -94,7 +113,7 @@ test-snowflake-live: ## the Snowflake tests against the real account of the SNOW
 	  test/unit/warehouse-snowflake-rules.test.ts test/integration/policy-execution.test.ts test/integration/dbt.test.ts
 
 # The warehouse tests among them use the project's Python duckdb and start the Snowflake emulator.
-test-unit: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow ## unit tests only (no Temporal server)
+test-unit: $(STAMPS)/npm $(STAMPS)/venv $(STAMPS)/venv-fakesnow $(STAMPS)/prometheus ## unit tests only (no Temporal server)
 	npx vitest run --project unit
 
 lint: $(STAMPS)/npm $(STAMPS)/venv ## tsc, eslint, prettier, import rules, unused code, SQL lint

@@ -23,7 +23,7 @@ export interface DispatcherOptions {
   taskQueue: string;
   /** Pause between passes over the request table. Default 1000. */
   intervalMs?: number;
-  /** Most requests per pass. Default 100. */
+  /** Most requests per pass. Default DEFAULT_DISPATCH_BATCH_SIZE. */
   batchSize?: number;
   /**
    * Most starts in flight at once within a pass. Default DEFAULT_DISPATCH_CONCURRENCY. Each start
@@ -55,6 +55,9 @@ export interface DispatchPass {
   failed: number;
 }
 
+/** Requests read per pass (the backlog metric's ceiling; docs/prometheus alerts at it). */
+export const DEFAULT_DISPATCH_BATCH_SIZE = 100;
+
 /** Starts in flight at once (decision 7: measured in performance-log.md, change 27). */
 export const DEFAULT_DISPATCH_CONCURRENCY = 2;
 
@@ -66,7 +69,7 @@ export class RequestDispatcher {
   readonly totals: DispatchPass = { seen: 0, started: 0, alreadyStarted: 0, failed: 0 };
 
   constructor(private readonly opts: DispatcherOptions) {
-    this.batchSize = opts.batchSize ?? 100;
+    this.batchSize = opts.batchSize ?? DEFAULT_DISPATCH_BATCH_SIZE;
     this.limit = createLimit(Math.max(1, Math.floor(opts.concurrency ?? DEFAULT_DISPATCH_CONCURRENCY)));
     this.loop = new PassLoop(
       () => this.dispatchOnce(),

@@ -8,7 +8,9 @@
  * its JSON log lines. A schedule created by the CLI fires (triggered) and its execution completes,
  * traced from its run. A dbt request started by the dispatcher: its summary and details, its trace
  * from the dispatcher's start, the dispatcher's metrics. A model refresh (the real dbt, on the
- * harness's dbt worker): its duration, outcome, lag and last success in the metrics.
+ * harness's dbt worker): its duration, outcome, lag and last success in the metrics. Then a real
+ * Prometheus scrapes the endpoint with the alert rules loaded: every dashboard query and every rule
+ * runs on what the worker exported.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -30,6 +32,15 @@ import { createPolicyWorker } from '../../src/worker';
 import { freePort } from '../../devtools/temporal/dev-server';
 import { policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
 import { insertRequestSql } from '../helpers/warehouses';
+import {
+  asGrafanaSendsIt,
+  metricsIn,
+  readAlertRules,
+  readDashboard,
+  startPrometheus,
+  WORKER_JOB,
+  type PrometheusServer,
+} from '../helpers/monitoring';
 
 const TOKEN = 'observability-test-token-5f1c';
 
@@ -405,5 +416,84 @@ describe('an execution started without metadata, asking for a model refresh', ()
     expect(text).toMatch(/policy_execution_dbt_refresh_duration_ms_count\{[^}]*outcome="ok"[^}]*\} [1-9]/);
     const last = /^policy_execution_dbt_last_success_timestamp_seconds(?:\{[^}]*\})? (\d+)$/m.exec(text);
     expect(Number(last?.[1])).toBeGreaterThan(Date.now() / 1000 - 600);
+  });
+});
+
+/** Exported only when what they count happens, which no execution of this file provokes. */
+const NOT_PROVOKED_HERE: string[] = [
+  METRIC.breakerRejections, // the breaker never opens
+  METRIC.warehouseWriteFailures, // every write succeeds
+  METRIC.reconcilerFixes, // no worker runs the reconciler here
+];
+
+describe('scraped by a real Prometheus, with the alert rules loaded', () => {
+  let prom: PrometheusServer;
+
+  beforeAll(async () => {
+    prom = await startPrometheus([new URL(metricsUrl).host], path.join(h.tmpDir, 'prometheus'));
+    // Three scrapes at least (a rate needs two samples), and every rule evaluated once.
+    await until(
+      'three scrapes and every rule evaluated',
+      async () => {
+        const up = await prom.query(`count_over_time(up{job="${WORKER_JOB}"}[1m])`);
+        const rules = await prom.rules();
+        return Number(up.result[0]?.value?.[1] ?? 0) >= 3 &&
+          rules.length > 0 &&
+          rules.every((r) => !r.lastEvaluation.startsWith('0001'))
+          ? true
+          : false;
+      },
+      60_000,
+    );
+  });
+  afterAll(async () => {
+    await prom?.close();
+  });
+
+  it('runs every query of the dashboard on the series the worker exported', async () => {
+    const dashboard = readDashboard();
+    const exported = new Set(await prom.metricNames());
+    // The `$job` variable lists the jobs of this SDK series.
+    const jobQuery = /label_values\((\w+), job\)/.exec(
+      dashboard.templating.list.find((v) => v.name === 'job')?.definition ?? '',
+    );
+    const jobs = await prom.query(`count by (job) (${jobQuery?.[1]})`);
+    expect(jobs.result.map((r) => r.metric.job)).toContain(WORKER_JOB);
+
+    for (const panel of dashboard.panels) {
+      for (const { expr } of panel.targets ?? []) {
+        const used = [...metricsIn(expr), ...metricsIn(expr, 'temporal_')];
+        const missing = used.filter((m) => ![m, `${m}_bucket`].some((n) => exported.has(n)));
+        expect(
+          missing.filter((m) => !NOT_PROVOKED_HERE.includes(m)),
+          `${panel.title}: ${expr}`,
+        ).toEqual([]);
+        const result = await prom.query(asGrafanaSendsIt(expr));
+        // A panel of one outcome only (outcome="error") has series once that outcome happens.
+        const oneOutcome = /\w+="[^"]*"/.test(expr);
+        if (missing.length === 0 && !oneOutcome)
+          expect(result.result.length, `${panel.title}: ${expr}`).toBeGreaterThan(0);
+      }
+    }
+  });
+
+  it('evaluates every alert rule without an error; none fires for this healthy worker', async () => {
+    const rules = await prom.rules();
+    expect(rules.map((r) => r.name).sort()).toEqual(
+      readAlertRules()
+        .map((r) => r.alert)
+        .sort(),
+    );
+    for (const r of rules) {
+      expect(r.health, `${r.name}: ${r.lastError ?? ''}`).toBe('ok');
+      expect(r.state, r.name).toBe('inactive');
+    }
+    const exported = new Set(await prom.metricNames());
+    for (const rule of readAlertRules()) {
+      const missing = [...metricsIn(rule.expr), ...metricsIn(rule.expr, 'temporal_')].filter(
+        (m) => ![m, `${m}_bucket`].some((n) => exported.has(n)) && !NOT_PROVOKED_HERE.includes(m),
+      );
+      expect(missing, rule.alert).toEqual([]);
+    }
   });
 });
