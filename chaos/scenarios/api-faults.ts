@@ -92,8 +92,8 @@ export const latencySpikes: Scenario = {
 };
 
 /**
- * The client's 3 s timeout; or, on a loaded machine, Temporal's 45 s start-to-close timeout of the
- * attempt; or the breaker, opened by the timeouts.
+ * The client's 3 s timeout; or, on a loaded machine, Temporal's timeout of the attempt (its 20 s
+ * heartbeat timeout, or its 45 s start-to-close); or the breaker, opened by the timeouts.
  */
 const TIMED_OUT =
   /^poll policy status: (timed out after 3000 ms|activity timed out|policy API circuit breaker is open)/;
@@ -173,7 +173,8 @@ export const connectionResets: Scenario = {
   title: '20% of connections reset, some after the API acted: all complete, one create, one breaker',
   // Most of this scenario's retries reach the worker by polling, and under the suite's concurrent
   // load about 1 in 20 polled activity tasks is recorded as started by the dev server but never
-  // reaches the worker; Temporal retries it after the 45 s start-to-close timeout
+  // reaches the worker; Temporal retries it after the 20 s heartbeat timeout (45 s before the API
+  // activities beat)
   // (docs/guarantees.md, "A lost activity task"). One execution can meet that several times.
   settleMs: 360_000,
   async run(ctx) {

@@ -21,7 +21,7 @@ export const workerSigkill: Scenario = {
   title:
     'SIGKILL the worker during a create, between polls, during the circuit POST (after the API acted), during state writes and at random: all complete, nothing twice',
   processFaults: true,
-  // Activities cut by a kill are retried after their start-to-close timeout (45 s API, 2 min state).
+  // Activities cut by a kill are retried after their timeout (API: 20 s heartbeat; state: 2 min).
   settleMs: 330_000,
   async run(ctx) {
     const pool: WorkerPool = await ctx.startWorkers(1);

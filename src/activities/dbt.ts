@@ -8,6 +8,7 @@ import { ApplicationFailure, Context } from '@temporalio/activity';
 import type { DbtExecutor } from '../dbt/daemon';
 import type { Warehouse } from '../warehouse/types';
 import { DBT_HEARTBEAT, type RefreshOutcome } from '../contracts';
+import { whileBeating } from './beats';
 
 export const MODEL_NAME = 'policy_execution_model';
 
@@ -26,19 +27,21 @@ export function createDbtActivities(deps: DbtActivityDeps) {
     }): Promise<RefreshOutcome> {
       const ctx = Context.current();
       const attemptId = `${input.refreshId}:a${ctx.info.attempt}`;
-      const beat = setInterval(() => ctx.heartbeat({ attemptId }), DBT_HEARTBEAT.beatMs);
-      let result;
       let modelRows: number | null = null;
-      try {
-        // Start-up and parsing happen outside the lease: the worker's writes only wait for the run.
-        await deps.dbt.prepare();
-        result = await deps.warehouse.withLease(() =>
-          deps.dbt.run(['run', '--select', MODEL_NAME], ctx.cancellationSignal),
-        );
-        if (result.success) modelRows = await deps.warehouse.countRows(MODEL_NAME);
-      } finally {
-        clearInterval(beat);
-      }
+      const result = await whileBeating(
+        ctx,
+        DBT_HEARTBEAT.beatMs,
+        async () => {
+          // Start-up and parsing happen outside the lease: the worker's writes only wait for the run.
+          await deps.dbt.prepare();
+          const run = await deps.warehouse.withLease(() =>
+            deps.dbt.run(['run', '--select', MODEL_NAME], ctx.cancellationSignal),
+          );
+          if (run.success) modelRows = await deps.warehouse.countRows(MODEL_NAME);
+          return run;
+        },
+        { attemptId },
+      );
       await deps.warehouse.recordRefresh({
         refresh_id: attemptId,
         started_at: result.startedAt,

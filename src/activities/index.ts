@@ -5,7 +5,7 @@
  */
 import { Context } from '@temporalio/activity';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import type { PolicyData } from '../policy/input';
+import { API_ACTIVITY_HEARTBEAT, type PolicyData } from '../policy/input';
 import { ownRowOf } from '../policy/own-rows';
 import type { StateRow } from '../policy/state';
 import { classifyPolicyStatus } from '../policy/status';
@@ -22,6 +22,7 @@ import { REFRESH_DEFAULTS } from '../contracts';
 import { retryTiming, toApplicationFailure } from './failures';
 import { settlesBy, WRITE_BUDGET_MS } from './write-budget';
 import { RefreshAskCoalescer, sendRefreshAsk, type RefreshTarget } from './refresh-asks';
+import { whileBeating } from './beats';
 
 export { MAX_RETRY_AFTER_MS, retryTiming, toApplicationFailure } from './failures';
 
@@ -129,6 +130,11 @@ export function createActivities(deps: ActivityDeps) {
     if (refresh && refreshAsks) refreshAsks.askInBackground();
   }
 
+  /** An API activity's whole attempt, call and writes, beats while it runs (API_ACTIVITY_HEARTBEAT). */
+  function beating<T>(work: () => Promise<T>): Promise<T> {
+    return whileBeating(Context.current(), API_ACTIVITY_HEARTBEAT.beatMs, work);
+  }
+
   /** `startedMs`: the attempt's start (attemptStart), from which its write budget counts. */
   async function withState<T>(
     state: StateRow | undefined,
@@ -186,11 +192,13 @@ export function createActivities(deps: ActivityDeps) {
       /** The state row to write alongside the call. */
       state?: StateRow;
     }): Promise<CreatePolicyResult> {
-      return withState(input.state, () =>
-        api.createPolicy(input.policy, {
-          idempotencyKey: input.idempotencyKey,
-          executionId: input.executionId,
-        }),
+      return beating(() =>
+        withState(input.state, () =>
+          api.createPolicy(input.policy, {
+            idempotencyKey: input.idempotencyKey,
+            executionId: input.executionId,
+          }),
+        ),
       );
     },
 
@@ -210,15 +218,17 @@ export function createActivities(deps: ActivityDeps) {
       base?: StateRow;
       writePolledRow?: boolean;
     }): Promise<PolicyStatusResult & { polledRowAt?: string }> {
-      const startedMs = attemptStart();
-      const status = await withState(input.state, () => api.getPolicyStatus(input.policyId), startedMs);
-      if (!input.writePolledRow || !(input.state ?? input.base)) return status;
-      const cls = classifyPolicyStatus(status.status);
-      if (cls === 'ready' || cls === 'failed') return status;
-      const stamped = { ...status, polledRowAt: new Date(startedMs).toISOString() };
-      const row = ownRowOf('getPolicyStatus', input, stamped) as StateRow;
-      await awaitWrite(writeLogged(row), startedMs, row);
-      return stamped;
+      return beating(async () => {
+        const startedMs = attemptStart();
+        const status = await withState(input.state, () => api.getPolicyStatus(input.policyId), startedMs);
+        if (!input.writePolledRow || !(input.state ?? input.base)) return status;
+        const cls = classifyPolicyStatus(status.status);
+        if (cls === 'ready' || cls === 'failed') return status;
+        const stamped = { ...status, polledRowAt: new Date(startedMs).toISOString() };
+        const row = ownRowOf('getPolicyStatus', input, stamped) as StateRow;
+        await awaitWrite(writeLogged(row), startedMs, row);
+        return stamped;
+      });
     },
 
     /**
@@ -236,33 +246,35 @@ export function createActivities(deps: ActivityDeps) {
       state?: StateRow;
       finish?: { refresh: boolean };
     }): Promise<CircuitBreakerResult & { completedRowAt?: string }> {
-      const startedMs = attemptStart();
-      const result = await withState(
-        input.state,
-        () => api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
-        startedMs,
-      );
-      if (!input.finish || !input.state) return result;
-      const stamped = { ...result, completedRowAt: new Date(startedMs).toISOString() };
-      const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
-      try {
-        // Not durable within the budget: the workflow writes it (finishExecution), as on a failure.
-        const final = writeFinal(row, input.finish.refresh);
-        final.catch(() => undefined); // left in the background when late: its failure is no one's
-        if (!(await settlesBy(final, startedMs + writeBudgetMs)))
-          throw new Error(`still pending after ${writeBudgetMs} ms`);
-      } catch (err) {
-        Context.current().log.warn(
-          'final state row not written with the circuit breaker; the workflow writes it',
-          {
-            executionId: row.execution_id,
-            stateVersion: row.state_version,
-            error: err instanceof Error ? err.message : String(err),
-          },
+      return beating(async () => {
+        const startedMs = attemptStart();
+        const result = await withState(
+          input.state,
+          () => api.triggerCircuitBreaker(input.request, { idempotencyKey: input.idempotencyKey }),
+          startedMs,
         );
-        return result;
-      }
-      return stamped;
+        if (!input.finish || !input.state) return result;
+        const stamped = { ...result, completedRowAt: new Date(startedMs).toISOString() };
+        const row = ownRowOf('triggerCircuitBreaker', input, stamped) as StateRow;
+        try {
+          // Not durable within the budget: the workflow writes it (finishExecution), as on a failure.
+          const final = writeFinal(row, input.finish.refresh);
+          final.catch(() => undefined); // left in the background when late: its failure is no one's
+          if (!(await settlesBy(final, startedMs + writeBudgetMs)))
+            throw new Error(`still pending after ${writeBudgetMs} ms`);
+        } catch (err) {
+          Context.current().log.warn(
+            'final state row not written with the circuit breaker; the workflow writes it',
+            {
+              executionId: row.execution_id,
+              stateVersion: row.state_version,
+              error: err instanceof Error ? err.message : String(err),
+            },
+          );
+          return result;
+        }
+        return stamped;
+      });
     },
   };
 }

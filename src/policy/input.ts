@@ -84,6 +84,15 @@ export type PolicyData = z.infer<typeof PolicySchema>;
  */
 export const API_ACTIVITY_START_TO_CLOSE_MS = 45_000;
 /**
+ * Heartbeats of the policy API activities: an attempt beats every `beatMs` while it runs (its call
+ * and its state writes), so one whose worker died or never received it is retried after
+ * `timeoutMs`, not after the whole start-to-close (docs/guarantees.md#a-lost-activity-task). Calls
+ * that end within `beatMs` send no beat. The SDK sends beats at most every 0.8 timeouts (16 s),
+ * which leaves a held-up beat 4 s; one later than that times a running attempt out, and the retry
+ * calls the API again under the same idempotency key.
+ */
+export const API_ACTIVITY_HEARTBEAT = { timeoutMs: 20_000, beatMs: 2_000 } as const;
+/**
  * Longest API client deadline allowed: the attempt also writes its state row, so a call must end
  * with at least 5 s of the attempt left, or Temporal would time the attempt out and call again.
  */

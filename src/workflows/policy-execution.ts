@@ -19,6 +19,7 @@ import {
 } from '@temporalio/workflow';
 import type { PolicyActivities } from '../activities';
 import {
+  API_ACTIVITY_HEARTBEAT,
   API_ACTIVITY_START_TO_CLOSE_MS,
   breakerCompletedEvent,
   classifyPolicyStatus,
@@ -184,6 +185,8 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
     // The client's own deadline (30 s by default, at most MAX_API_TIMEOUT_MS) fires first; this
     // bounds a lost worker or a task that never reached one.
     startToCloseTimeout: API_ACTIVITY_START_TO_CLOSE_MS,
+    // A lost attempt (its worker died, or it never reached one) is retried after this.
+    heartbeatTimeout: API_ACTIVITY_HEARTBEAT.timeoutMs,
     retry: {
       initialInterval: opts.retry.initialIntervalMs,
       backoffCoefficient: 2,

@@ -1,11 +1,16 @@
 /**
  * The worker process (dist/worker.js). Crash test: SIGKILL it while an execution is polling, start a
  * new worker, and the execution completes with exactly one create and one circuit-breaker request.
- * At start: a refresher an earlier version left on the dbt task queue is moved to the worker's.
+ * An API call under way when its worker dies is retried after the API activities' heartbeat
+ * timeout, not their whole start-to-close; a call that runs longer than that timeout keeps its
+ * attempt (the activity beats). At start: a refresher an earlier version left on the dbt task queue
+ * is moved to the worker's.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { decodeTimeoutType } from '@temporalio/common';
+import type { WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { inject } from 'vitest';
 import {
@@ -14,7 +19,7 @@ import {
   refreshRequestedSignal,
   WORKFLOW_TYPE,
 } from '../../src/contracts';
-import type { StateRow } from '../../src/policy';
+import { API_ACTIVITY_HEARTBEAT, type StateRow } from '../../src/policy';
 import { FAST_RETRY, policyWithId, startHarness, uniqueId, type Harness } from '../helpers/harness';
 
 const WORKER_JS = path.resolve(__dirname, '../../dist/worker.js');
@@ -100,6 +105,83 @@ describe('worker crash', () => {
     } finally {
       second.kill('SIGTERM');
       await new Promise((r) => second.once('exit', r));
+    }
+  });
+});
+
+/** How each attempt of the status poll before the last started: attempt, and why the one before ended. */
+async function pollAttempts(handle: WorkflowHandle) {
+  const history = await handle.fetchHistory();
+  const scheduled = new Map<string, string | undefined>();
+  const attempts: { attempt: number; lastFailure: string | undefined; timeoutType: string | undefined }[] =
+    [];
+  for (const e of history.events ?? []) {
+    const sched = e.activityTaskScheduledEventAttributes;
+    if (sched) scheduled.set(String(e.eventId), sched.activityType?.name ?? undefined);
+    const started = e.activityTaskStartedEventAttributes;
+    if (started && scheduled.get(String(started.scheduledEventId)) === 'getPolicyStatus')
+      attempts.push({
+        attempt: started.attempt ?? 0,
+        lastFailure: started.lastFailure?.message ?? undefined,
+        timeoutType: decodeTimeoutType(started.lastFailure?.timeoutFailureInfo?.timeoutType),
+      });
+  }
+  return attempts;
+}
+
+describe('an API call under way', () => {
+  it('is retried after the heartbeat timeout when its worker dies', async () => {
+    const pid = uniqueId('lost-call');
+    // The first status poll never answers: the worker is mid-call when it is killed.
+    h.sim.scriptPolicy(pid, { statuses: ['ready'], faults: [{ on: 'status', kind: 'hang' }] });
+    const first = await startWorkerProcess();
+    const workflowId = uniqueId('lost-call-exec');
+    const handle = await h.env.client.workflow.start(WORKFLOW_TYPE, {
+      taskQueue: h.taskQueue,
+      workflowId,
+      args: [policyWithId(pid), { retry: FAST_RETRY, refreshModel: false }],
+    });
+    await waitFor(
+      () => Promise.resolve(h.sim.requests({ policyId: pid }).find((r) => r.method === 'GET')),
+      'the status poll',
+    );
+    first.kill('SIGKILL');
+    await new Promise((r) => first.once('exit', r));
+    const second = await startWorkerProcess();
+    try {
+      expect(((await handle.result()) as StateRow).status).toBe('completed');
+      const polls = await pollAttempts(handle);
+      expect(polls).toHaveLength(1);
+      expect(polls[0]).toMatchObject({ attempt: 2, timeoutType: 'HEARTBEAT' });
+      expect(h.sim.requests({ policyId: pid }).filter((r) => r.method === 'GET')).toHaveLength(2);
+    } finally {
+      second.kill('SIGTERM');
+      await new Promise((r) => second.once('exit', r));
+    }
+  });
+
+  it('keeps its attempt while it runs longer than the heartbeat timeout', async () => {
+    const pid = uniqueId('slow-call');
+    h.sim.scriptPolicy(pid, { statuses: ['ready'], faults: [{ on: 'status', kind: 'hang' }] });
+    // The client gives up on the hanging poll only after the heartbeat timeout has passed.
+    const deadlineMs = API_ACTIVITY_HEARTBEAT.timeoutMs + 5_000;
+    const worker = await startWorkerProcess({ POLICY_API_TIMEOUT_MS: String(deadlineMs) });
+    try {
+      const handle = await h.env.client.workflow.start(WORKFLOW_TYPE, {
+        taskQueue: h.taskQueue,
+        workflowId: uniqueId('slow-call-exec'),
+        args: [policyWithId(pid), { retry: FAST_RETRY, refreshModel: false }],
+      });
+      expect(((await handle.result()) as StateRow).status).toBe('completed');
+      // The first attempt ended by the client's own deadline (a failure it reported), not by Temporal.
+      const polls = await pollAttempts(handle);
+      expect(polls).toHaveLength(1);
+      expect(polls[0]?.attempt).toBe(2);
+      expect(polls[0]?.timeoutType).toBeUndefined();
+      expect(polls[0]?.lastFailure).toMatch(/time/i);
+    } finally {
+      worker.kill('SIGTERM');
+      await new Promise((r) => worker.once('exit', r));
     }
   });
 });
