@@ -49,6 +49,12 @@ export interface BenchConfig {
   sqlitePragmas: string[];
   /** Run the worker under `node --cpu-prof` and summarise where its CPU goes (BENCH_PROFILE=1). */
   profile: boolean;
+  /**
+   * Measure temporalFloor and the guide shape's floor before the project's part too, and compare
+   * with the mean of both runs (BENCH_BRACKET, default 1; bench/src/bracket.ts). Not with
+   * BENCH_PROFILE, whose floor profile is one run's.
+   */
+  bracket: boolean;
   /** Free-text label stored with the results (BENCH_LABEL). */
   label: string;
   /**
@@ -128,6 +134,7 @@ export function loadBenchConfig(): BenchConfig {
     keep: flag('BENCH_KEEP', false),
     publish: flag('BENCH_PUBLISH', false),
     profile: flag('BENCH_PROFILE', false),
+    bracket: flag('BENCH_BRACKET', true) && !flag('BENCH_PROFILE', false),
     sqlitePragmas: (process.env.BENCH_SQLITE_PRAGMAS ?? 'journal_mode=wal,synchronous=normal')
       .split(',')
       .map((p) => p.trim())

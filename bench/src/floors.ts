@@ -20,6 +20,10 @@ const FLOOR_WORKFLOWS = {
   guide: 'floorGuideShape',
 } as const;
 
+/** Measured after the project's part, or also before it (bench/src/bracket.ts): its own workflow ids. */
+type Phase = 'before' | 'after';
+const PHASE_KEY: Record<Phase, string> = { before: 'b', after: '' };
+
 function spec(
   stack: Stack,
   workflowType: string,
@@ -45,9 +49,10 @@ export async function runFloor(
   stack: Stack,
   cfg: BenchConfig,
   kind: 'temporalFloor' | 'temporalFloorLocal',
+  phase: Phase = 'after',
 ): Promise<ReferenceAnalysis> {
   const worker = await stack.startFloorWorker();
-  const key = kind === 'temporalFloor' ? 'f' : 'fl';
+  const key = (kind === 'temporalFloor' ? 'f' : 'fl') + PHASE_KEY[phase];
   return measureBurst(
     client,
     stack,
@@ -62,9 +67,11 @@ export async function runGuideFloor(
   client: Client,
   stack: Stack,
   cfg: BenchConfig,
+  phase: Phase = 'after',
 ): Promise<ReferenceAnalysis> {
   const worker = await stack.startFloorWorker();
-  const { isolated: _none, ...base } = spec(stack, FLOOR_WORKFLOWS.guide, 'fg', cfg.guideN, 0, cfg.warmup);
+  const key = `fg${PHASE_KEY[phase]}`;
+  const { isolated: _none, ...base } = spec(stack, FLOOR_WORKFLOWS.guide, key, cfg.guideN, 0, cfg.warmup);
   const { polls, pollIntervalMs } = GUIDE_SHAPE;
   return measureBurst(
     client,

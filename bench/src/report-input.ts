@@ -1,6 +1,7 @@
 /** What a report is made from: every figure of one run (the input of report.ts, table.ts, chart-input.ts). */
 import type { Analysis, BlockingAnalysis, RawAnalysis } from './analyse';
 import type { ReferenceAnalysis } from './analyse-burst';
+import type { Bracket } from './bracket';
 import type { BenchConfig } from './config';
 import type { ProfileSummary } from './profile';
 import type { BlockingResult, RawResult } from './references';
@@ -19,6 +20,8 @@ export interface ReportInput {
   temporalFloor: ReferenceAnalysis | null;
   temporalFloorLocal: ReferenceAnalysis | null;
   guide: { temporal: ReferenceAnalysis | null; floor: ReferenceAnalysis | null };
+  /** The floors measured before and after the project's part (null: once, after it). */
+  brackets: { temporalFloor: Bracket | null; guideFloor: Bracket | null };
   rawLimit: RawAnalysis | null;
   blocking: BlockingAnalysis | null;
   ratios: Ratios;

@@ -104,14 +104,21 @@ export function buildReport(input: ReportInput): Report {
       guideShape: GUIDE_SHAPE,
       parts: [...cfg.parts],
       references: cfg.references,
+      bracket: cfg.bracket,
       workerTuning: a?.worker.tuning ?? null,
     },
     temporal,
     references: {
       temporalFloor: figures(input.temporalFloor),
       temporalFloorLocal: figures(input.temporalFloorLocal),
+      /** temporalFloor before and after the project's part; its figures above are their mean. */
+      temporalFloorBracket: input.brackets.temporalFloor,
     },
-    guideShape: { temporal: figures(input.guide.temporal), floor: figures(input.guide.floor) },
+    guideShape: {
+      temporal: figures(input.guide.temporal),
+      floor: figures(input.guide.floor),
+      floorBracket: input.brackets.guideFloor,
+    },
     rawLimit: input.rawLimit,
     blocking: input.blocking,
     ratios: input.ratios,

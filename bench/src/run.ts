@@ -15,6 +15,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import { analyse, analyseBlocking, analyseRaw, type Analysis } from './analyse';
+import { bracketed, bracketOf } from './bracket';
 import type { ReferenceAnalysis } from './analyse-burst';
 import { CORES, loadBenchConfig, runs } from './config';
 import { runFloor, runGuideFloor } from './floors';
@@ -118,6 +119,24 @@ async function main(): Promise<void> {
     connection = await Connection.connect({ address: stack.temporal.address });
     const client = new Client({ connection, namespace: 'default' });
 
+    // The floors before the project's part too, so that the ratios do not ride on the machine's
+    // speed moving between the two (bench/src/bracket.ts).
+    const before: { temporalFloor: ReferenceAnalysis | null; guide: ReferenceAnalysis | null } = {
+      temporalFloor: null,
+      guide: null,
+    };
+    if (cfg.bracket && runs(cfg, 'ours') && runs(cfg, 'floor')) {
+      log(`temporalFloor, before the project: warm-up ${cfg.warmup}, then ${cfg.n} executions at once`);
+      before.temporalFloor = await runFloor(client, stack, cfg, 'temporalFloor', 'before');
+      log(`temporalFloor, before the project: ${figure(before.temporalFloor)}`);
+    }
+    if (cfg.bracket && runs(cfg, 'guideFloor')) {
+      log(`guide shape, its floor, before the project: ${cfg.guideN} at once`);
+      before.guide = await runGuideFloor(client, stack, cfg, 'before');
+      log(`guide shape, its floor, before the project: ${figure(before.guide)}`);
+    }
+    await stack.stopFloorWorker();
+
     const ours =
       runs(cfg, 'ours') || runs(cfg, 'guide')
         ? await runOurs(client, stack, cfg)
@@ -166,12 +185,16 @@ async function main(): Promise<void> {
     stack = null;
 
     const a = ours.analysis;
+    const brackets = {
+      temporalFloor: bracketOf(before.temporalFloor, floors.temporalFloor),
+      guideFloor: bracketOf(before.guide, floors.guide),
+    };
     const compared: Compared = {
       n: cfg.n,
       ours: a,
-      temporalFloor: floors.temporalFloor,
+      temporalFloor: bracketed(before.temporalFloor, floors.temporalFloor),
       temporalFloorLocal: floors.temporalFloorLocal,
-      guide: { temporal: ours.guide, floor: floors.guide },
+      guide: { temporal: ours.guide, floor: bracketed(before.guide, floors.guide) },
       raw: raw ? analyseRaw(raw, cfg.latencyMs) : null,
       blocking: blocking ? analyseBlocking(blocking, cfg.n) : null,
     };
@@ -185,6 +208,7 @@ async function main(): Promise<void> {
       temporalFloor: compared.temporalFloor,
       temporalFloorLocal: compared.temporalFloorLocal,
       guide: compared.guide,
+      brackets,
       rawLimit: compared.raw,
       blocking: compared.blocking,
       ratios: rat,
@@ -196,9 +220,15 @@ async function main(): Promise<void> {
     const report = buildReport(input);
     writeResults(cfg, report, { ours: ours.profile.files, temporalFloor: floorProfile.files });
     printSummary(input, report);
-    const incomplete = [a, floors.temporalFloor, floors.temporalFloorLocal, ours.guide, floors.guide].filter(
-      (b) => b && (b.timedOut || b.failed > 0),
-    );
+    const incomplete = [
+      a,
+      before.temporalFloor,
+      floors.temporalFloor,
+      floors.temporalFloorLocal,
+      ours.guide,
+      before.guide,
+      floors.guide,
+    ].filter((b) => b && (b.timedOut || b.failed > 0));
     if (incomplete.length > 0 || (a && a.dbt.modelRowsCompleted < cfg.n)) {
       console.error(
         `WARNING: ${incomplete.length} part(s) timed out or had failures` +

@@ -7,6 +7,7 @@ import type { ReferenceAnalysis } from './analyse-burst';
 import type { ReportInput } from './report-input';
 import { CORES } from './config';
 import { GUIDE_SHAPE } from './guide';
+import { DRIFT_WARNING, type Bracket } from './bracket';
 import { round } from './stats';
 import type { Target } from './targets';
 
@@ -16,6 +17,21 @@ const x = (v: number | null) => (v === null ? 'n/a' : `${v}x`);
 const pair = (a: Cell, b: Cell) => (a === undefined && b === undefined ? 'n/a' : `${na(a)} / ${na(b)}`);
 const row = (cells: Cell[]) => `| ${cells.map((c) => na(c)).join(' | ')} |`;
 const header = (cells: string[]) => [row(cells), `|${cells.map(() => '---').join('|')}|`];
+
+/** Below a floor's table: its two runs around the project's, and a warning when the machine moved. */
+function bracketNote(name: string, b: Bracket | null): string[] {
+  if (!b) return [];
+  const pct = `${b.drift >= 0 ? '+' : ''}${round(b.drift * 100)} %`;
+  const warn =
+    Math.abs(b.drift) > DRIFT_WARNING
+      ? ` **The machine's speed moved during the run by more than ${DRIFT_WARNING * 100} %: read the ratios with that in mind.**`
+      : '';
+  return [
+    '',
+    `${name} was measured before and after the project: ${b.before} and ${b.after} executions/s sustained ` +
+      `(drift ${pct}); its column and the ratios use the mean of the two runs.${warn}`,
+  ];
+}
 
 type Burst = {
   executionsPerS: { sustained: number; overall: number };
@@ -87,6 +103,7 @@ function againstFloors(input: ReportInput): string[] {
       '',
       '',
     ]),
+    ...bracketNote('temporalFloor', input.brackets.temporalFloor),
   ];
 }
 
@@ -116,6 +133,7 @@ function guideShape(input: ReportInput): string[] {
       gf?.processes?.workerCpuSPer1000,
       '',
     ]),
+    ...bracketNote("The guide shape's floor", input.brackets.guideFloor),
   ];
 }
 
