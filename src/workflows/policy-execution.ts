@@ -183,9 +183,9 @@ export async function policyExecution(policyInput: unknown, optionsInput?: unkno
   const opts = options.value;
   const api = proxyActivities<PolicyActivities>({
     // The client's own deadline (30 s by default, at most MAX_API_TIMEOUT_MS) fires first; this
-    // bounds a lost worker or a task that never reached one.
+    // bounds the whole attempt, its call and its state writes.
     startToCloseTimeout: API_ACTIVITY_START_TO_CLOSE_MS,
-    // A lost attempt (its worker died, or it never reached one) is retried after this.
+    // An attempt that stops beating (its worker died, or it never reached one) is retried after this.
     heartbeatTimeout: API_ACTIVITY_HEARTBEAT.timeoutMs,
     retry: {
       initialInterval: opts.retry.initialIntervalMs,
