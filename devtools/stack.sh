@@ -63,9 +63,15 @@ start_temporal() {
   local pragma pragma_args=()
   IFS=, read -ra pragmas <<<"${TEMPORAL_SQLITE_PRAGMAS-journal_mode=wal,synchronous=normal}"
   for pragma in "${pragmas[@]}"; do [ -n "$pragma" ] && pragma_args+=(--sqlite-pragma "$pragma"); done
+  # The project's dynamic config (devtools/temporal/dynamic-config.txt: the history cache the bench
+  # measured; performance-log.md, change 29).
+  local line config_args=()
+  while IFS= read -r line; do
+    [[ -z "$line" || "$line" == \#* ]] || config_args+=(--dynamic-config-value "$line")
+  done <devtools/temporal/dynamic-config.txt
   nohup "$TEMPORAL_BIN" server start-dev \
     --db-filename "$LOCAL/temporal.db" \
-    "${pragma_args[@]}" \
+    "${pragma_args[@]}" "${config_args[@]}" \
     --ip 127.0.0.1 --port "$TEMPORAL_PORT" \
     --ui-port "$TEMPORAL_UI_PORT" --http-port "$TEMPORAL_HTTP_PORT" \
     --ui-disable-news-fetch \

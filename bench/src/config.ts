@@ -47,6 +47,11 @@ export interface BenchConfig {
    * of the default rollback journal on the same file.
    */
   sqlitePragmas: string[];
+  /**
+   * Dynamic config values of the benchmark's dev server (BENCH_DYNAMIC_CONFIG, comma-separated
+   * KEY=VALUE; empty = none). Default: the project's, devtools/temporal/dynamic-config.txt.
+   */
+  dynamicConfig: string[] | null;
   /** Run the worker under `node --cpu-prof` and summarise where its CPU goes (BENCH_PROFILE=1). */
   profile: boolean;
   /**
@@ -139,6 +144,12 @@ export function loadBenchConfig(): BenchConfig {
       .split(',')
       .map((p) => p.trim())
       .filter(Boolean),
+    dynamicConfig:
+      process.env.BENCH_DYNAMIC_CONFIG === undefined
+        ? null
+        : process.env.BENCH_DYNAMIC_CONFIG.split(',')
+            .map((v) => v.trim())
+            .filter(Boolean),
     label: process.env.BENCH_LABEL ?? '',
     warehouse: warehouse(),
     runTimeoutMs: int('BENCH_TIMEOUT_MS', Math.max(300_000, n * 100), 1),

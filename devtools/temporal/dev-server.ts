@@ -3,6 +3,7 @@
  * wheel) on free loopback ports, with the project's search attributes registered.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { SEARCH_ATTRIBUTE_NAMES } from '../../src/contracts';
@@ -29,12 +30,31 @@ export interface DevServer {
 }
 
 /**
- * `temporal server start-dev` arguments: loopback, free ports, the project's search attributes;
- * headless unless `uiPort` is given (then the Web UI listens on 127.0.0.1:uiPort).
+ * The dynamic config every dev server of the project gets: devtools/temporal/dynamic-config.txt
+ * (TEMPORAL_DYNAMIC_CONFIG_FILE where this file is compiled elsewhere, as the bench does).
+ */
+export function devServerDynamicConfig(): string[] {
+  const file = process.env.TEMPORAL_DYNAMIC_CONFIG_FILE ?? path.join(__dirname, 'dynamic-config.txt');
+  return fs
+    .readFileSync(file, 'utf8')
+    .split('\n')
+    .map((l) => l.trim())
+    .filter((l) => l && !l.startsWith('#'));
+}
+
+/**
+ * `temporal server start-dev` arguments: loopback, free ports, the project's search attributes, its
+ * dynamic config (`dynamicConfig`, default devServerDynamicConfig()); headless unless `uiPort` is
+ * given (then the Web UI listens on 127.0.0.1:uiPort).
  */
 export async function devServerArgs(
   port: number,
-  opts: { dbFilename?: string; extraArgs?: readonly string[]; uiPort?: number } = {},
+  opts: {
+    dbFilename?: string;
+    extraArgs?: readonly string[];
+    uiPort?: number;
+    dynamicConfig?: readonly string[];
+  } = {},
 ): Promise<string[]> {
   const ui =
     opts.uiPort === undefined ? ['--headless'] : ['--ui-ip', '127.0.0.1', '--ui-port', String(opts.uiPort)];
@@ -57,6 +77,7 @@ export async function devServerArgs(
     '--search-attribute',
     `${SEARCH_ATTRIBUTE_NAMES.status}=Keyword`,
   ];
+  for (const v of opts.dynamicConfig ?? devServerDynamicConfig()) args.push('--dynamic-config-value', v);
   if (opts.dbFilename) args.push('--db-filename', opts.dbFilename);
   if (opts.extraArgs) args.push(...opts.extraArgs);
   return args;
@@ -81,7 +102,13 @@ export function isHealthy(address: string, timeoutMs = 5000): Promise<boolean> {
 /** Start a dev server process and wait until it is healthy (or exited / timed out: throws). */
 export async function launchDevServer(
   port: number,
-  opts: { dbFilename?: string; extraArgs?: readonly string[]; timeoutMs?: number; uiPort?: number } = {},
+  opts: {
+    dbFilename?: string;
+    extraArgs?: readonly string[];
+    timeoutMs?: number;
+    uiPort?: number;
+    dynamicConfig?: readonly string[];
+  } = {},
 ): Promise<{ address: string; child: ChildProcess }> {
   const child = spawn(TEMPORAL_BIN, await devServerArgs(port, opts), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -100,7 +127,13 @@ export async function launchDevServer(
 }
 
 export async function startDevServer(
-  opts: { dbFilename?: string; port?: number; extraArgs?: readonly string[]; uiPort?: number } = {},
+  opts: {
+    dbFilename?: string;
+    port?: number;
+    extraArgs?: readonly string[];
+    uiPort?: number;
+    dynamicConfig?: readonly string[];
+  } = {},
 ): Promise<DevServer> {
   const { address, child } = await launchDevServer(opts.port ?? (await freePort()), opts);
   return {
