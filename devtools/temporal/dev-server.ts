@@ -42,20 +42,21 @@ export function devServerDynamicConfig(): string[] {
     .filter((l) => l && !l.startsWith('#'));
 }
 
+/** How a dev server is started (devServerArgs, launchDevServer, startDevServer). */
+export interface DevServerOptions {
+  dbFilename?: string;
+  extraArgs?: readonly string[];
+  uiPort?: number;
+  /** Default devServerDynamicConfig(). */
+  dynamicConfig?: readonly string[];
+}
+
 /**
  * `temporal server start-dev` arguments: loopback, free ports, the project's search attributes, its
  * dynamic config (`dynamicConfig`, default devServerDynamicConfig()); headless unless `uiPort` is
  * given (then the Web UI listens on 127.0.0.1:uiPort).
  */
-export async function devServerArgs(
-  port: number,
-  opts: {
-    dbFilename?: string;
-    extraArgs?: readonly string[];
-    uiPort?: number;
-    dynamicConfig?: readonly string[];
-  } = {},
-): Promise<string[]> {
+export async function devServerArgs(port: number, opts: DevServerOptions = {}): Promise<string[]> {
   const ui =
     opts.uiPort === undefined ? ['--headless'] : ['--ui-ip', '127.0.0.1', '--ui-port', String(opts.uiPort)];
   const args = [
@@ -102,13 +103,7 @@ export function isHealthy(address: string, timeoutMs = 5000): Promise<boolean> {
 /** Start a dev server process and wait until it is healthy (or exited / timed out: throws). */
 export async function launchDevServer(
   port: number,
-  opts: {
-    dbFilename?: string;
-    extraArgs?: readonly string[];
-    timeoutMs?: number;
-    uiPort?: number;
-    dynamicConfig?: readonly string[];
-  } = {},
+  opts: DevServerOptions & { timeoutMs?: number } = {},
 ): Promise<{ address: string; child: ChildProcess }> {
   const child = spawn(TEMPORAL_BIN, await devServerArgs(port, opts), { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -126,15 +121,7 @@ export async function launchDevServer(
   }
 }
 
-export async function startDevServer(
-  opts: {
-    dbFilename?: string;
-    port?: number;
-    extraArgs?: readonly string[];
-    uiPort?: number;
-    dynamicConfig?: readonly string[];
-  } = {},
-): Promise<DevServer> {
+export async function startDevServer(opts: DevServerOptions & { port?: number } = {}): Promise<DevServer> {
   const { address, child } = await launchDevServer(opts.port ?? (await freePort()), opts);
   return {
     address,

@@ -62,6 +62,16 @@ export function metricsIn(text: string, prefix = 'policy_execution_'): string[] 
   return [...text.matchAll(re)].map((m) => m[0].replace(/_(bucket|sum|count)$/, ''));
 }
 
+/**
+ * The metrics (the project's and the SDK's `temporal_*`) an expression uses that Prometheus has no
+ * series for, `exported` being its metric names (a histogram counts by its `_bucket` series).
+ */
+export function unexported(expr: string, exported: ReadonlySet<string>): string[] {
+  return [...metricsIn(expr), ...metricsIn(expr, 'temporal_')].filter(
+    (m) => !exported.has(m) && !exported.has(`${m}_bucket`),
+  );
+}
+
 export function prometheusBin(name: 'prometheus' | 'promtool'): string {
   const dir = process.env.PROMETHEUS_BIN_DIR || path.join(ROOT, '.local/tools/prometheus/usr/bin');
   const bin = path.join(dir, name);

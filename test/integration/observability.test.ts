@@ -34,11 +34,11 @@ import { policyWithId, startHarness, uniqueId, type Harness } from '../helpers/h
 import { insertRequestSql } from '../helpers/warehouses';
 import {
   asGrafanaSendsIt,
-  metricsIn,
   readAlertRules,
   readDashboard,
   startPrometheus,
   WORKER_JOB,
+  unexported,
   type PrometheusServer,
 } from '../helpers/monitoring';
 
@@ -462,8 +462,7 @@ describe('scraped by a real Prometheus, with the alert rules loaded', () => {
 
     for (const panel of dashboard.panels) {
       for (const { expr } of panel.targets ?? []) {
-        const used = [...metricsIn(expr), ...metricsIn(expr, 'temporal_')];
-        const missing = used.filter((m) => ![m, `${m}_bucket`].some((n) => exported.has(n)));
+        const missing = unexported(expr, exported);
         expect(
           missing.filter((m) => !NOT_PROVOKED_HERE.includes(m)),
           `${panel.title}: ${expr}`,
@@ -490,9 +489,7 @@ describe('scraped by a real Prometheus, with the alert rules loaded', () => {
     }
     const exported = new Set(await prom.metricNames());
     for (const rule of readAlertRules()) {
-      const missing = [...metricsIn(rule.expr), ...metricsIn(rule.expr, 'temporal_')].filter(
-        (m) => ![m, `${m}_bucket`].some((n) => exported.has(n)) && !NOT_PROVOKED_HERE.includes(m),
-      );
+      const missing = unexported(rule.expr, exported).filter((m) => !NOT_PROVOKED_HERE.includes(m));
       expect(missing, rule.alert).toEqual([]);
     }
   });
