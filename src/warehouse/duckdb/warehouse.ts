@@ -1,8 +1,7 @@
 /**
- * One concern, the `Warehouse` interface on a DuckDB file (over ~300 lines because the interface is
- * wide: state, requests, refresh log, lease; the SQL of the request table and the refresh log is in
- * requests.ts, the prepared statements in statements.ts). The embedded DuckDB warehouse (docs/design.md,
- * decision 6): `DuckDbWarehouse`, the `Warehouse` for one database file. Every operation goes
+ * The embedded DuckDB warehouse (docs/design.md, decision 6): `DuckDbWarehouse`, the `Warehouse` for
+ * one database file. Its SQL is beside it: the state table's reads and the schema in reads.ts, the
+ * request table and the refresh log in requests.ts, the upsert in codec.ts, prepared in statements.ts. Every operation goes
  * through `withDuckDb` (connection.ts). State writes hold the file open while they keep coming and
  * give it up when they pause, when another of our processes waits for it, or when dbt takes the lease
  * (lease.ts); other operations use the held file or open it for themselves.
@@ -15,10 +14,9 @@
 import path from 'node:path';
 import type { DuckDBConnection } from '@duckdb/node-api';
 import type { StateRow } from '../../policy/state';
-import { BatchWriter, type BatchObserver, type CommitDelay } from '../batch-writer';
+import { BatchWriter } from '../batch-writer';
 import { latestPerExecution } from '../guard';
 import { prepareRow, toDbTimestamp, type PreparedRow } from '../rows';
-import { addMissingColumnsSql, createTableSql, STATE_TABLE, TABLES } from '../tables';
 import {
   WarehouseBusyError,
   type ExecutionRequest,
@@ -26,9 +24,8 @@ import {
   type RequestOutcome,
   type Warehouse,
   type WarehouseLogger,
-  type WarehouseStats,
 } from '../types';
-import { fromDb, SELECT_LIST, upsertSql } from './codec';
+import { upsertSql } from './codec';
 import {
   closeHeldNow,
   DEFAULT_HOLD,
@@ -41,50 +38,22 @@ import {
   type WithDuckDbOptions,
 } from './connection';
 import { takeLease } from './lease';
+import {
+  DEFAULT_COMMIT_DELAY,
+  DEFAULT_MAX_BATCH_ROWS,
+  type DuckDbWarehouseOptions,
+  type DuckDbWarehouseStats,
+} from './options';
+import {
+  countTableRows,
+  ensureTables,
+  selectLatestStates,
+  selectState,
+  selectStatesOfWorkflows,
+} from './reads';
 import { insertRefresh, markOutcomes, selectPendingRequests } from './requests';
 import { runPrepared } from './statements';
 
-export interface DuckDbWarehouseOptions {
-  /** Database file. Resolved against the cwd. */
-  path: string;
-  /** Longest total wait for another process's lock before WarehouseBusyError. Default 30 000. */
-  lockTimeoutMs?: number;
-  /** Most rows per batch (and per INSERT statement). Default 500. */
-  maxBatchRows?: number;
-  /** How long state writes keep the file open (connection.ts). Default DEFAULT_HOLD. */
-  hold?: HoldPolicy;
-  logger?: WarehouseLogger;
-  /** Sees every state write batch (metrics). */
-  onBatch?: BatchObserver;
-  /** Group commit under load (batch-writer.ts); `null` writes every batch at once. Default DEFAULT_COMMIT_DELAY. */
-  commitDelay?: GroupCommit | null;
-}
-
-export interface DuckDbWarehouseStats extends WarehouseStats {
-  /** Successful opens of the database file. */
-  opens: number;
-  /** Open attempts that failed on another process's lock and were retried. */
-  lockRetries: number;
-  /** Operations that gave up with WarehouseBusyError. */
-  busyErrors: number;
-  /** Upsert statements prepared (once per batch size while the file stays open, statements.ts). */
-  prepares: number;
-  /** Batches that waited for more rows (group commit, DEFAULT_COMMIT_DELAY). */
-  delayedBatches: number;
-}
-
-export const DEFAULT_MAX_BATCH_ROWS = 500;
-
-/** When a batch waits for more rows: while this many executions wrote in the window. */
-export type GroupCommit = Omit<CommitDelay<PreparedRow>, 'keyOf'>;
-
-/**
- * An upsert statement costs DuckDB ~15 ms of CPU for one row and ~25 ms for ten
- * (`make bench-warehouse`), so while several executions are writing at once a batch waits 100 ms
- * to gather more rows; the writes of an execution running alone (one execution in the window)
- * never wait (docs/performance-log.md, change 14).
- */
-export const DEFAULT_COMMIT_DELAY: GroupCommit = { ms: 100, siblings: 4, windowMs: 250 };
 const DEFAULT_LIST_LIMIT = 100;
 
 export class DuckDbWarehouse implements Warehouse {
@@ -133,17 +102,7 @@ export class DuckDbWarehouse implements Warehouse {
 
   private ensureInit(): Promise<void> {
     if (!this.initialized) {
-      this.initialized = this.run(async (connection) => {
-        for (const spec of Object.values(TABLES)) {
-          await connection.run(createTableSql(spec, 'duckdb'));
-          const existing = await connection.runAndReadAll(
-            `SELECT lower(column_name) FROM information_schema.columns WHERE table_name = ?::VARCHAR`,
-            [spec.name],
-          );
-          const names = new Set(existing.getRows().map(([name]) => String(name)));
-          for (const alter of addMissingColumnsSql(spec, 'duckdb', names)) await connection.run(alter);
-        }
-      });
+      this.initialized = this.run(ensureTables);
       // A failed init (e.g. busy) is retried by the next call.
       this.initialized.catch(() => {
         this.initialized = null;
@@ -162,14 +121,7 @@ export class DuckDbWarehouse implements Warehouse {
   async getState(executionId: string): Promise<StateRow | null> {
     this.assertOpen();
     await this.ensureInit();
-    return this.read(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `SELECT ${SELECT_LIST} FROM ${STATE_TABLE} WHERE execution_id = ?::VARCHAR`,
-        [executionId],
-      );
-      const first = reader.getRows()[0];
-      return first ? fromDb(first) : null;
-    });
+    return this.read((connection) => selectState(connection, executionId));
   }
 
   async listStates(opts: { limit?: number } = {}): Promise<StateRow[]> {
@@ -178,27 +130,14 @@ export class DuckDbWarehouse implements Warehouse {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`limit must be a non-negative integer`);
     await this.ensureInit();
-    return this.read(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `SELECT ${SELECT_LIST} FROM ${STATE_TABLE} ORDER BY start_time DESC, execution_id LIMIT ?::BIGINT`,
-        [limit],
-      );
-      return reader.getRows().map(fromDb);
-    });
+    return this.read((connection) => selectLatestStates(connection, limit));
   }
 
   async statesOfWorkflows(workflowIds: readonly string[]): Promise<StateRow[]> {
     this.assertOpen();
     if (workflowIds.length === 0) return [];
     await this.ensureInit();
-    return this.read(async (connection) => {
-      const reader = await connection.runAndReadAll(
-        `SELECT ${SELECT_LIST} FROM ${STATE_TABLE}
-          WHERE workflow_id IN (${workflowIds.map(() => '?::VARCHAR').join(', ')})`,
-        [...workflowIds],
-      );
-      return reader.getRows().map(fromDb);
-    });
+    return this.read((connection) => selectStatesOfWorkflows(connection, workflowIds));
   }
 
   async pendingRequests(limit = 100): Promise<ExecutionRequest[]> {
@@ -227,15 +166,7 @@ export class DuckDbWarehouse implements Warehouse {
   async countRows(table: string): Promise<number | null> {
     this.assertOpen();
     if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(table)) throw new Error(`not a table name: ${table}`);
-    return this.read(async (connection) => {
-      const exists = await connection.runAndReadAll(
-        `SELECT count(*) FROM information_schema.tables WHERE table_name = ?::VARCHAR`,
-        [table],
-      );
-      if (Number(exists.getRows()[0]?.[0] ?? 0) === 0) return null;
-      const reader = await connection.runAndReadAll(`SELECT count(*) FROM ${table}`);
-      return Number(reader.getRows()[0]?.[0] ?? 0);
-    });
+    return this.read((connection) => countTableRows(connection, table));
   }
 
   /**
