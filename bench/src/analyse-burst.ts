@@ -1,8 +1,9 @@
 /**
  * The figures every burst gets the same way (the project's, the floors', the guide shape's): wall
  * time, executions/s, end-to-end latency from Temporal's start and close times, one at a time from the
- * histories, and what a history holds per execution. Pure: reads nothing and writes nothing.
+ * histories, what a history holds per execution and the dev server's persistence requests. Pure: reads nothing and writes nothing.
  */
+import type { OperationCounts } from '../../devtools/temporal/server-metrics';
 import type { BurstResult } from './burst';
 import type { HistoryFacts } from './history';
 import type { Sampler } from './proc';
@@ -35,6 +36,23 @@ function peakInFlight(execs: { startMs: number; closeMs: number }[]): number {
 export const perExecution = (list: readonly HistoryFacts[], k: keyof HistoryFacts, digits = 2) =>
   round(mean(list.map((h) => Number(h[k]))), digits);
 
+/**
+ * The dev server's persistence requests per execution: the total and each operation of at least
+ * 0.05 per execution (reads and writes of its SQLite file; counted, so the machine's speed does not
+ * move them).
+ */
+export function operationsPerExecution(counts: OperationCounts | null, executions: number) {
+  if (!counts || executions === 0) return null;
+  const per = (n: number) => round(n / executions, 2);
+  const byOperation = Object.fromEntries(
+    Object.entries(counts)
+      .filter(([, n]) => n / executions >= 0.05)
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([op, n]) => [op, per(n)]),
+  );
+  return { total: per(Object.values(counts).reduce((a, n) => a + n, 0)), byOperation };
+}
+
 export function analyseBurst(b: BurstResult) {
   const ex = b.executions.filter((e) => Number.isFinite(e.closeMs));
   const closes = ex.map((e) => e.closeMs);
@@ -59,6 +77,7 @@ export function analyseBurst(b: BurstResult) {
     startLatencyMs: r1(summarize(b.startLatencyMs)),
     e2eMs: r1(summarize(e2e)),
     sampledHistories: b.histories.length,
+    devServerOperations: operationsPerExecution(b.devServerOperations, ex.length),
     apiMs: r1(summarize(b.histories.map((h) => h.apiMs))),
     overheadMs: r1(summarize(b.histories.map((h) => h.overheadMs))),
     isolated: {

@@ -6,6 +6,11 @@
  */
 import type { Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
+import {
+  countsBetween,
+  persistenceRequests,
+  type OperationCounts,
+} from '../../devtools/temporal/server-metrics';
 import type { BenchConfig } from './config';
 import { parseHistory, type HistoryFacts } from './history';
 
@@ -49,6 +54,8 @@ export interface BurstResult {
   /** Not all N finished within BENCH_TIMEOUT_MS: the figures cover those that did. */
   timedOut: boolean;
   isolated: HistoryFacts[];
+  /** The dev server's persistence requests by operation from the first measured start to the last close. */
+  devServerOperations: OperationCounts | null;
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
@@ -100,6 +107,8 @@ export async function runBurst(
     beforeMeasured?: () => void;
     /** Once all measured executions have closed (or the wait timed out), before they are read. */
     afterClosed?: (timedOut: boolean) => Promise<void>;
+    /** The dev server's metrics (DevServer.metricsUrl): its persistence requests are counted. */
+    devServerMetricsUrl?: string;
   } = {},
 ): Promise<BurstResult> {
   if (spec.warmup && spec.warmup.n > 0) {
@@ -110,6 +119,9 @@ export async function runBurst(
 
   const { measured } = spec;
   const ids = idsOf(measured);
+  const readOperations = () =>
+    hooks.devServerMetricsUrl ? persistenceRequests(hooks.devServerMetricsUrl).catch(() => null) : null;
+  const operationsBefore = await readOperations();
   hooks.beforeMeasured?.();
   const t0 = Date.now();
   const startLatencyMs: number[] = [];
@@ -133,6 +145,7 @@ export async function runBurst(
     await sleep(250);
   }
   const allClosedObservedAt = Date.now();
+  const operationsAfter = await readOperations();
   await hooks.afterClosed?.(timedOut);
 
   const executions: ExecutionTiming[] = [];
@@ -176,5 +189,7 @@ export async function runBurst(
     failed: executions.filter((e) => Number.isFinite(e.closeMs) && e.status !== 'COMPLETED').length,
     timedOut,
     isolated,
+    devServerOperations:
+      operationsBefore && operationsAfter ? countsBetween(operationsBefore, operationsAfter) : null,
   };
 }

@@ -18,7 +18,10 @@ export async function measureBurst(
 ): Promise<ReferenceAnalysis> {
   const sampler = new Sampler({ worker: worker.pid, temporal: stack.temporal.process.pid ?? 0 });
   try {
-    const burst = await runBurst(client, spec, cfg, { beforeMeasured: () => sampler.start(250) });
+    const burst = await runBurst(client, spec, cfg, {
+      beforeMeasured: () => sampler.start(250),
+      devServerMetricsUrl: stack.temporal.metricsUrl,
+    });
     sampler.stop();
     return analyseReference(burst, sampler);
   } finally {

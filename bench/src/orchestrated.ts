@@ -85,7 +85,11 @@ export async function runOrchestrated(
       },
     },
     cfg,
-    { beforeMeasured: hooks.beforeMeasured, afterClosed: waitForModel },
+    {
+      beforeMeasured: hooks.beforeMeasured,
+      afterClosed: waitForModel,
+      devServerMetricsUrl: stack.temporal.metricsUrl,
+    },
   );
   return { ...burst, refresh, modelFreshObservedAt, endedAt: Date.now() };
 }

@@ -96,6 +96,14 @@ function againstFloors(input: ReportInput): string[] {
       '',
     ]),
     row([
+      'dev server persistence requests per execution',
+      a?.devServerOperations?.total,
+      f?.devServerOperations?.total,
+      fl?.devServerOperations?.total,
+      '',
+      '',
+    ]),
+    row([
       'worker peak RSS (MB)',
       a?.worker.peakRssMb,
       ref(f)?.workerPeakRssMb,

@@ -25,6 +25,8 @@ export interface DevServer {
   address: string;
   /** The Web UI's base URL, when started with `uiPort`. */
   uiUrl?: string;
+  /** The server's own Prometheus metrics (`--metrics-port`). */
+  metricsUrl: string;
   process: ChildProcess;
   stop(): Promise<void>;
 }
@@ -49,6 +51,8 @@ export interface DevServerOptions {
   uiPort?: number;
   /** Default devServerDynamicConfig(). */
   dynamicConfig?: readonly string[];
+  /** The server's Prometheus port; default a free one. */
+  metricsPort?: number;
 }
 
 /**
@@ -70,7 +74,7 @@ export async function devServerArgs(port: number, opts: DevServerOptions = {}): 
     '--http-port',
     String(await freePort()),
     '--metrics-port',
-    String(await freePort()),
+    String(opts.metricsPort ?? (await freePort())),
     '--log-level',
     'error',
     '--search-attribute',
@@ -122,10 +126,12 @@ export async function launchDevServer(
 }
 
 export async function startDevServer(opts: DevServerOptions & { port?: number } = {}): Promise<DevServer> {
-  const { address, child } = await launchDevServer(opts.port ?? (await freePort()), opts);
+  const metricsPort = opts.metricsPort ?? (await freePort());
+  const { address, child } = await launchDevServer(opts.port ?? (await freePort()), { ...opts, metricsPort });
   return {
     address,
     ...(opts.uiPort === undefined ? {} : { uiUrl: `http://127.0.0.1:${opts.uiPort}` }),
+    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     process: child,
     stop: () =>
       new Promise<void>((resolve) => {
