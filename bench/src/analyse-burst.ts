@@ -1,7 +1,8 @@
 /**
  * The figures every burst gets the same way (the project's, the floors', the guide shape's): wall
  * time, executions/s, end-to-end latency from Temporal's start and close times, one at a time from the
- * histories, what a history holds per execution and the dev server's persistence requests. Pure: reads nothing and writes nothing.
+ * histories, what a history holds per execution and the dev server's persistence requests. Pure:
+ * reads nothing and writes nothing.
  */
 import type { OperationCounts } from '../../devtools/temporal/server-metrics';
 import type { BurstResult } from './burst';

@@ -18,7 +18,10 @@ export interface DuckDbWarehouseOptions {
   logger?: WarehouseLogger;
   /** Sees every state write batch (metrics). */
   onBatch?: BatchObserver;
-  /** Group commit under load (batch-writer.ts); `null` writes every batch at once. Default DEFAULT_COMMIT_DELAY. */
+  /**
+   * Group commit under load (batch-writer.ts); `null` writes every batch at once. Default
+   * DEFAULT_COMMIT_DELAY.
+   */
   commitDelay?: GroupCommit | null;
 }
 

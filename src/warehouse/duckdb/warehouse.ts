@@ -1,10 +1,11 @@
 /**
  * The embedded DuckDB warehouse (docs/design.md, decision 6): `DuckDbWarehouse`, the `Warehouse` for
  * one database file. Its SQL is beside it: the state table's reads and the schema in reads.ts, the
- * request table and the refresh log in requests.ts, the upsert in codec.ts, prepared in statements.ts. Every operation goes
- * through `withDuckDb` (connection.ts). State writes hold the file open while they keep coming and
- * give it up when they pause, when another of our processes waits for it, or when dbt takes the lease
- * (lease.ts); other operations use the held file or open it for themselves.
+ * request table and the refresh log in requests.ts, the upsert in codec.ts, prepared in
+ * statements.ts. Every operation goes through `withDuckDb` (connection.ts). State writes hold the
+ * file open while they keep coming and give it up when they pause, when another of our processes
+ * waits for it, or when dbt takes the lease (lease.ts); other operations use the held file or open
+ * it for themselves.
  *
  * Upserts are batched (../batch-writer.ts): calls that arrive while the file is in use are queued and
  * coalesced into the next batch, written with one `INSERT ... ON CONFLICT DO UPDATE ... WHERE newer`
