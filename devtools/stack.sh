@@ -63,8 +63,9 @@ start_temporal() {
   local pragma pragma_args=()
   IFS=, read -ra pragmas <<<"${TEMPORAL_SQLITE_PRAGMAS-journal_mode=wal,synchronous=normal}"
   for pragma in "${pragmas[@]}"; do [ -n "$pragma" ] && pragma_args+=(--sqlite-pragma "$pragma"); done
-  # The project's dynamic config (devtools/temporal/dynamic-config.txt: the history cache the bench
-  # measured; performance-log.md, change 29).
+  # The project's dynamic config (devtools/temporal/dynamic-config.txt, why each line is there:
+  # performance-log.md, changes 29 and 30). Read here, not by the TypeScript reader in
+  # devtools/temporal/dev-server.ts: `make up` runs before anything is compiled.
   local line config_args=()
   while IFS= read -r line; do
     [[ -z "$line" || "$line" == \#* ]] || config_args+=(--dynamic-config-value "$line")

@@ -2,6 +2,7 @@
 import os from 'node:os';
 import path from 'node:path';
 import { REPO_ROOT } from './env';
+import { devServerDynamicConfig } from '../../devtools/temporal/dev-server';
 
 /**
  * What a run can do (BENCH_ONLY picks some, comma-separated; default all):
@@ -51,7 +52,7 @@ export interface BenchConfig {
    * Dynamic config values of the benchmark's dev server (BENCH_DYNAMIC_CONFIG, comma-separated
    * KEY=VALUE; empty = none). Default: the project's, devtools/temporal/dynamic-config.txt.
    */
-  dynamicConfig: string[] | null;
+  dynamicConfig: string[];
   /** Run the worker under `node --cpu-prof` and summarise where its CPU goes (BENCH_PROFILE=1). */
   profile: boolean;
   /**
@@ -146,7 +147,7 @@ export function loadBenchConfig(): BenchConfig {
       .filter(Boolean),
     dynamicConfig:
       process.env.BENCH_DYNAMIC_CONFIG === undefined
-        ? null
+        ? devServerDynamicConfig()
         : process.env.BENCH_DYNAMIC_CONFIG.split(',')
             .map((v) => v.trim())
             .filter(Boolean),

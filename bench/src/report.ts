@@ -10,7 +10,6 @@ import path from 'node:path';
 import type { ReferenceAnalysis } from './analyse-burst';
 import { chartInput } from './chart-input';
 import { renderChart } from './chart';
-import { devServerDynamicConfig } from '../../devtools/temporal/dev-server';
 import { CORES, resultsSuffix, type BenchConfig } from './config';
 import { GUIDE_SHAPE } from './guide';
 import { round } from './stats';
@@ -99,7 +98,7 @@ export function buildReport(input: ReportInput): Report {
       isolatedN: cfg.isolatedN,
       historySample: cfg.historySample,
       devServerSqlitePragmas: cfg.sqlitePragmas,
-      devServerDynamicConfig: cfg.dynamicConfig ?? devServerDynamicConfig(),
+      devServerDynamicConfig: cfg.dynamicConfig,
       pollIntervalMs: 0,
       readyOnFirstPoll: true,
       guideN: cfg.guideN,

@@ -58,7 +58,7 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
     const temporal = await startDevServer({
       dbFilename: path.join(tmpDir, 'temporal.db'),
       extraArgs: cfg.sqlitePragmas.flatMap((p) => ['--sqlite-pragma', p]),
-      ...(cfg.dynamicConfig ? { dynamicConfig: cfg.dynamicConfig } : {}),
+      dynamicConfig: cfg.dynamicConfig,
     });
     started.push(temporal);
 

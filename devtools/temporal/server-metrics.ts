@@ -8,7 +8,7 @@
 /** `persistence_requests` summed per operation. */
 export type OperationCounts = Record<string, number>;
 
-export function parsePersistenceRequests(text: string): OperationCounts {
+function parsePersistenceRequests(text: string): OperationCounts {
   const counts: OperationCounts = {};
   for (const line of text.split('\n')) {
     const m = /^persistence_requests\{(?:.*,)?operation="([^"]+)"(?:,.*)?\} (\S+)$/.exec(line);
