@@ -38,11 +38,11 @@ export const perExecution = (list: readonly HistoryFacts[], k: keyof HistoryFact
   round(mean(list.map((h) => Number(h[k]))), digits);
 
 /**
- * The dev server's persistence requests per execution: the total and each operation of at least
- * 0.05 per execution (reads and writes of its SQLite file; counted, so the machine's speed does not
- * move them).
+ * One of the dev server's counters per execution: the total and each operation of at least 0.05 per
+ * execution (its persistence requests: reads and writes of its SQLite file; its history tasks:
+ * transfer, timer, visibility). Counted, so the machine's speed does not move them.
  */
-export function operationsPerExecution(counts: OperationCounts | null, executions: number) {
+export function countsPerExecution(counts: OperationCounts | null, executions: number) {
   if (!counts || executions === 0) return null;
   const per = (n: number) => round(n / executions, 2);
   const byOperation = Object.fromEntries(
@@ -78,7 +78,10 @@ export function analyseBurst(b: BurstResult) {
     startLatencyMs: r1(summarize(b.startLatencyMs)),
     e2eMs: r1(summarize(e2e)),
     sampledHistories: b.histories.length,
-    devServerOperations: operationsPerExecution(b.devServerOperations, ex.length),
+    devServerOperations: countsPerExecution(b.devServerOperations, ex.length),
+    devServerTasks: countsPerExecution(b.devServerTasks, ex.length),
+    /** The API activities' timeouts as scheduled (each distinct one in the sampled histories). */
+    apiActivityTimeouts: [...new Set(b.histories.map((h) => h.apiActivityTimeouts))].sort(),
     apiMs: r1(summarize(b.histories.map((h) => h.apiMs))),
     overheadMs: r1(summarize(b.histories.map((h) => h.overheadMs))),
     isolated: {

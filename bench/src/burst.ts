@@ -8,9 +8,11 @@ import type { Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import {
   countsBetween,
-  persistenceRequests,
+  devServerCounters,
+  type DevServerCounters,
   type OperationCounts,
 } from '../../devtools/temporal/server-metrics';
+import { API_ACTIVITY_HEARTBEAT } from '../../src/policy/activity-timeouts';
 import type { BenchConfig } from './config';
 import { parseHistory, type HistoryFacts } from './history';
 
@@ -56,7 +58,18 @@ export interface BurstResult {
   isolated: HistoryFacts[];
   /** The dev server's persistence requests by operation from the first measured start to the last close. */
   devServerOperations: OperationCounts | null;
+  /** The dev server's history tasks by type (transfer, timer, visibility) over the same time. */
+  devServerTasks: OperationCounts | null;
 }
+
+/**
+ * After the last close, how long a burst waits before the next part of the bench starts: until every
+ * measured activity's timeout timer has fired (the server keeps one per activity, its earliest
+ * timeout: the heartbeat timeout, 20 s after the activity's start, for the project's activities and
+ * the floor's alike). Without it one part's timers fired during the next part's run, whose dev server
+ * CPU and throughput paid for them (docs/performance-log.md, change 31).
+ */
+export const SETTLE_MS = API_ACTIVITY_HEARTBEAT.timeoutMs + 1_000;
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
@@ -107,7 +120,7 @@ export async function runBurst(
     beforeMeasured?: () => void;
     /** Once all measured executions have closed (or the wait timed out), before they are read. */
     afterClosed?: (timedOut: boolean) => Promise<void>;
-    /** The dev server's metrics (DevServer.metricsUrl): its persistence requests are counted. */
+    /** The dev server's metrics (DevServer.metricsUrl): its persistence requests and history tasks are counted. */
     devServerMetricsUrl?: string;
   } = {},
 ): Promise<BurstResult> {
@@ -119,9 +132,11 @@ export async function runBurst(
 
   const { measured } = spec;
   const ids = idsOf(measured);
-  const readOperations = () =>
-    hooks.devServerMetricsUrl ? persistenceRequests(hooks.devServerMetricsUrl).catch(() => null) : null;
-  const operationsBefore = await readOperations();
+  const readCounters = (): Promise<DevServerCounters | null> =>
+    hooks.devServerMetricsUrl
+      ? devServerCounters(hooks.devServerMetricsUrl).catch(() => null)
+      : Promise.resolve(null);
+  const countersBefore = await readCounters();
   hooks.beforeMeasured?.();
   const t0 = Date.now();
   const startLatencyMs: number[] = [];
@@ -145,7 +160,7 @@ export async function runBurst(
     await sleep(250);
   }
   const allClosedObservedAt = Date.now();
-  const operationsAfter = await readOperations();
+  const countersAfter = await readCounters();
   await hooks.afterClosed?.(timedOut);
 
   const executions: ExecutionTiming[] = [];
@@ -179,6 +194,10 @@ export async function runBurst(
     }
   }
 
+  await sleep(Math.max(0, allClosedObservedAt + SETTLE_MS - Date.now()));
+
+  const moved = (k: keyof DevServerCounters) =>
+    countersBefore && countersAfter ? countsBetween(countersBefore[k], countersAfter[k]) : null;
   return {
     t0,
     startsDoneAt,
@@ -189,7 +208,7 @@ export async function runBurst(
     failed: executions.filter((e) => Number.isFinite(e.closeMs) && e.status !== 'COMPLETED').length,
     timedOut,
     isolated,
-    devServerOperations:
-      operationsBefore && operationsAfter ? countsBetween(operationsBefore, operationsAfter) : null,
+    devServerOperations: moved('persistence'),
+    devServerTasks: moved('tasks'),
   };
 }

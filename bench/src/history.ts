@@ -39,6 +39,12 @@ export interface HistoryFacts {
   /** Workflow tasks that timed out (e.g. sticky schedule-to-start: the next task replays from scratch). */
   wftTimeouts: number;
   wftFailures: number;
+  /**
+   * The API activities' timeouts as scheduled (e.g. `startToClose 45s, heartbeat 20s`; the distinct
+   * ones joined by ` | `): the floor schedules its activities with the project's, so that the server
+   * keeps the same timers for both (docs/performance-log.md, change 31).
+   */
+  apiActivityTimeouts: string;
 }
 
 function payloadText(data: Uint8Array | null | undefined): string {
@@ -70,7 +76,10 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
     localActivities: 0,
     wftTimeouts: 0,
     wftFailures: 0,
+    apiActivityTimeouts: '',
   };
+  const timeouts = new Set<string>();
+  const seconds = (d: Ts | null | undefined) => (d ? `${tsMs(d) / 1000}s` : 'none');
   let start = NaN;
   let close = NaN;
   const scheduled = new Map<string, { type: string; at: number }>();
@@ -114,8 +123,15 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
       const attrs = a('activityTaskScheduledEventAttributes') as {
         activityType?: { name?: string };
         input?: { payloads?: { data?: Uint8Array | null }[] | null } | null;
+        startToCloseTimeout?: Ts | null;
+        heartbeatTimeout?: Ts | null;
       };
-      scheduled.set(eventId, { type: attrs.activityType?.name ?? '?', at: t });
+      const type = attrs.activityType?.name ?? '?';
+      scheduled.set(eventId, { type, at: t });
+      if ((API_ACTIVITIES as readonly string[]).includes(type))
+        timeouts.add(
+          `startToClose ${seconds(attrs.startToCloseTimeout)}, heartbeat ${seconds(attrs.heartbeatTimeout)}`,
+        );
       if (payloadText(attrs.input?.payloads?.[0]?.data).includes('"state":{')) f.stateWrites += 1;
     } else if (a('activityTaskStartedEventAttributes')) {
       const sid = String(a('activityTaskStartedEventAttributes')?.scheduledEventId?.toString());
@@ -138,6 +154,7 @@ export function parseHistory(id: string, events: readonly Record<string, unknown
       } else if (type === 'requestModelRefresh') f.refreshAskMs += ran;
     }
   }
+  f.apiActivityTimeouts = [...timeouts].sort().join(' | ');
   f.e2eMs = close - start;
   f.overheadMs = f.e2eMs - f.apiMs;
   return f;

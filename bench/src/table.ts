@@ -18,6 +18,22 @@ const pair = (a: Cell, b: Cell) => (a === undefined && b === undefined ? 'n/a' :
 const row = (cells: Cell[]) => `| ${cells.map((c) => na(c)).join(' | ')} |`;
 const header = (cells: string[]) => [row(cells), `|${cells.map(() => '---').join('|')}|`];
 
+/** A warning when a floor's API activities were scheduled with other timeouts than the project's. */
+function timeoutsNote(
+  name: string,
+  ours: { apiActivityTimeouts: string[] } | null,
+  floor: { apiActivityTimeouts: string[] } | null,
+): string[] {
+  const o = ours?.apiActivityTimeouts.join(' | ');
+  const f = floor?.apiActivityTimeouts.join(' | ');
+  if (o === undefined || f === undefined || o === f) return [];
+  return [
+    '',
+    `**${name}'s API activities were scheduled with other timeouts than the project's (${f} against ${o}): ` +
+      'the server fires their timers at other times, so one part pays for the timers of another.**',
+  ];
+}
+
 /** Below a floor's table: its two runs around the project's, and a warning when the machine moved. */
 function bracketNote(name: string, b: Bracket | null): string[] {
   if (!b) return [];
@@ -53,6 +69,12 @@ function againstFloors(input: ReportInput): string[] {
   const v = r.vsTemporalFloor;
   const vl = r.vsTemporalFloorLocal;
   const devPer1000 = a ? round((a.cpu.devServerS / a.executions) * 1000, 2) : null;
+  const tasks = (
+    b: { devServerTasks: { total: number; byOperation: Record<string, number> } | null } | null,
+  ) =>
+    b?.devServerTasks
+      ? `${b.devServerTasks.total} (${b.devServerTasks.byOperation.TimerActiveTaskActivityTimeout ?? 0})`
+      : 'n/a';
   return [
     `**Against the floor** (plain Temporal, same dev server and latency; N=${input.cfg.n} at once, then ${input.cfg.isolatedN} one at a time)`,
     '',
@@ -103,6 +125,7 @@ function againstFloors(input: ReportInput): string[] {
       '',
       '',
     ]),
+    row(['dev server history tasks per execution (activity timers)', tasks(a), tasks(f), tasks(fl), '', '']),
     row([
       'worker peak RSS (MB)',
       a?.worker.peakRssMb,
@@ -112,6 +135,7 @@ function againstFloors(input: ReportInput): string[] {
       '',
     ]),
     ...bracketNote('temporalFloor', input.brackets.temporalFloor),
+    ...timeoutsNote('temporalFloor', a, f),
   ];
 }
 
@@ -142,6 +166,7 @@ function guideShape(input: ReportInput): string[] {
       '',
     ]),
     ...bracketNote("The guide shape's floor", input.brackets.guideFloor),
+    ...timeoutsNote("The guide shape's floor", g, gf),
   ];
 }
 

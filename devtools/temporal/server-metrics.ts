@@ -1,27 +1,47 @@
 /**
  * A dev server's own Prometheus metrics (`--metrics-port`, DevServer.metricsUrl): its persistence
- * requests by operation, the reads and writes of its SQLite file. Counted, not timed, so the
- * machine's speed does not move them: the bench reports them per execution beside the CPU, the
- * tests check the dev server's settings with them.
+ * requests by operation (the reads and writes of its SQLite file) and the tasks its history service
+ * ran by type (transfer, timer and visibility tasks: e.g. `TimerActiveTaskActivityTimeout`, an
+ * activity's timeout timer firing). Counted, not timed, so the machine's speed does not move them:
+ * the bench reports them per execution beside the CPU, the tests check the dev server's settings
+ * with them.
  */
 
-/** `persistence_requests` summed per operation. */
+/** One counter summed per operation. */
 export type OperationCounts = Record<string, number>;
 
-function parsePersistenceRequests(text: string): OperationCounts {
+/** The counters the bench and the tests read. */
+export interface DevServerCounters {
+  /** `persistence_requests`: reads and writes of the server's database. */
+  persistence: OperationCounts;
+  /** `task_requests`: the history service's queue tasks by type. */
+  tasks: OperationCounts;
+}
+
+function parseCounter(text: string, metric: string): OperationCounts {
   const counts: OperationCounts = {};
-  for (const line of text.split('\n')) {
-    const m = /^persistence_requests\{(?:.*,)?operation="([^"]+)"(?:,.*)?\} (\S+)$/.exec(line);
+  const line = new RegExp(`^${metric}\\{(?:.*,)?operation="([^"]+)"(?:,.*)?\\} (\\S+)$`);
+  for (const l of text.split('\n')) {
+    const m = line.exec(l);
     if (m) counts[m[1]!] = (counts[m[1]!] ?? 0) + Number(m[2]);
   }
   return counts;
 }
 
 /** The counters now; throws when the server does not answer. */
-export async function persistenceRequests(metricsUrl: string): Promise<OperationCounts> {
+export async function devServerCounters(metricsUrl: string): Promise<DevServerCounters> {
   const res = await fetch(metricsUrl);
   if (!res.ok) throw new Error(`${metricsUrl}: HTTP ${res.status}`);
-  return parsePersistenceRequests(await res.text());
+  const text = await res.text();
+  return {
+    persistence: parseCounter(text, 'persistence_requests'),
+    tasks: parseCounter(text, 'task_requests'),
+  };
+}
+
+/** The persistence requests now; throws when the server does not answer. */
+export async function persistenceRequests(metricsUrl: string): Promise<OperationCounts> {
+  return (await devServerCounters(metricsUrl)).persistence;
 }
 
 /** What moved between two readings, per operation (only those that moved). */

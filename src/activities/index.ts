@@ -5,7 +5,8 @@
  */
 import { Context } from '@temporalio/activity';
 import { circuitBreaker, ConsecutiveBreaker, handleWhen, type CircuitBreakerPolicy } from 'cockatiel';
-import { API_ACTIVITY_HEARTBEAT, type PolicyData } from '../policy/input';
+import { API_ACTIVITY_HEARTBEAT } from '../policy/activity-timeouts';
+import type { PolicyData } from '../policy/input';
 import { ownRowOf } from '../policy/own-rows';
 import type { StateRow } from '../policy/state';
 import { classifyPolicyStatus } from '../policy/status';

@@ -1,7 +1,7 @@
 /**
  * How long an API activity waits for the state writes beside its call (docs/design.md, decision 21).
  */
-import { API_ACTIVITY_START_TO_CLOSE_MS } from '../policy/input';
+import { API_ACTIVITY_START_TO_CLOSE_MS } from '../policy/activity-timeouts';
 
 /**
  * How long an API activity waits for the state writes beside its call, counted from the attempt's

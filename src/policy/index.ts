@@ -1,5 +1,6 @@
 export * from './status';
 export * from './input';
+export * from './activity-timeouts';
 export * from './state';
 export * from './idempotency';
 export * from './own-rows';

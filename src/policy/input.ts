@@ -4,6 +4,7 @@
  * dbt dispatcher validate with it before starting anything.
  */
 import { z } from 'zod';
+import { API_ACTIVITY_START_TO_CLOSE_MS, MAX_API_TIMEOUT_MS } from './activity-timeouts';
 
 /** Serialized size cap for the policy object (UTF-16 code units of its JSON; close enough to bytes). */
 export const MAX_POLICY_JSON_CHARS = 64 * 1024;
@@ -75,28 +76,6 @@ export const PolicySchema = z.strictObject({
   parameters: PolicyParametersSchema.optional(),
 });
 export type PolicyData = z.infer<typeof PolicySchema>;
-
-/**
- * Start-to-close timeout of each policy API activity attempt (create, poll, trigger): it bounds an
- * attempt whose worker died or never received the task, then Temporal's retry policy retries. The
- * API client's own deadline (POLICY_API_TIMEOUT_MS) must end a call well before it: see
- * MAX_API_TIMEOUT_MS.
- */
-export const API_ACTIVITY_START_TO_CLOSE_MS = 45_000;
-/**
- * Heartbeats of the policy API activities: an attempt beats every `beatMs` while it runs (its call
- * and its state writes), so one whose worker died or never received it is retried after
- * `timeoutMs`, not after the whole start-to-close (docs/guarantees.md#a-lost-activity-task). Calls
- * that end within `beatMs` send no beat. The SDK sends beats at most every 0.8 timeouts (16 s),
- * which leaves a held-up beat 4 s; one later than that times a running attempt out, and the retry
- * calls the API again under the same idempotency key.
- */
-export const API_ACTIVITY_HEARTBEAT = { timeoutMs: 20_000, beatMs: 2_000 } as const;
-/**
- * Longest API client deadline allowed: the attempt also writes its state row, so a call must end
- * with at least 5 s of the attempt left, or Temporal would time the attempt out and call again.
- */
-export const MAX_API_TIMEOUT_MS = API_ACTIVITY_START_TO_CLOSE_MS - 5_000;
 
 /** What is wrong with an API client deadline of `timeoutMs` (over MAX_API_TIMEOUT_MS), or null. */
 export function apiTimeoutProblem(timeoutMs: number): string | null {

@@ -4,7 +4,8 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createPolicyApiClient, type PolicyApiConfig } from '../../src/policy-api/client';
 import { classifyHttpStatus, parseRetryAfter } from '../../src/policy-api/errors';
 import { PolicyApiError, type PolicyApi } from '../../src/policy-api/types';
-import { API_ACTIVITY_START_TO_CLOSE_MS, MAX_API_TIMEOUT_MS, type PolicyData } from '../../src/policy/input';
+import { API_ACTIVITY_START_TO_CLOSE_MS, MAX_API_TIMEOUT_MS } from '../../src/policy/activity-timeouts';
+import type { PolicyData } from '../../src/policy/input';
 
 const ORIGIN = 'http://policy.test';
 const TOKEN = 'sekr3t-T0ken-value';
