@@ -1,8 +1,8 @@
 /**
  * The figures every burst gets the same way (the project's, the floors', the guide shape's): wall
  * time, executions/s, end-to-end latency from Temporal's start and close times, one at a time from the
- * histories, what a history holds per execution and the dev server's persistence requests. Pure:
- * reads nothing and writes nothing.
+ * histories, what a history holds per execution and the dev server's counters (persistence requests,
+ * history tasks). Pure: reads nothing and writes nothing.
  */
 import type { OperationCounts } from '../../devtools/temporal/server-metrics';
 import type { BurstResult } from './burst';
@@ -78,8 +78,8 @@ export function analyseBurst(b: BurstResult) {
     startLatencyMs: r1(summarize(b.startLatencyMs)),
     e2eMs: r1(summarize(e2e)),
     sampledHistories: b.histories.length,
-    devServerOperations: countsPerExecution(b.devServerOperations, ex.length),
-    devServerTasks: countsPerExecution(b.devServerTasks, ex.length),
+    devServerOperations: countsPerExecution(b.devServer?.persistence ?? null, ex.length),
+    devServerTasks: countsPerExecution(b.devServer?.tasks ?? null, ex.length),
     /** The API activities' timeouts as scheduled (each distinct one in the sampled histories). */
     apiActivityTimeouts: [...new Set(b.histories.map((h) => h.apiActivityTimeouts))].sort(),
     apiMs: r1(summarize(b.histories.map((h) => h.apiMs))),

@@ -10,7 +10,6 @@ import {
   countsBetween,
   devServerCounters,
   type DevServerCounters,
-  type OperationCounts,
 } from '../../devtools/temporal/server-metrics';
 import { API_ACTIVITY_HEARTBEAT } from '../../src/policy/activity-timeouts';
 import type { BenchConfig } from './config';
@@ -56,10 +55,11 @@ export interface BurstResult {
   /** Not all N finished within BENCH_TIMEOUT_MS: the figures cover those that did. */
   timedOut: boolean;
   isolated: HistoryFacts[];
-  /** The dev server's persistence requests by operation from the first measured start to the last close. */
-  devServerOperations: OperationCounts | null;
-  /** The dev server's history tasks by type (transfer, timer, visibility) over the same time. */
-  devServerTasks: OperationCounts | null;
+  /**
+   * What moved in the dev server's counters from the first measured start to the last close: its
+   * persistence requests by operation, its history tasks by type.
+   */
+  devServer: DevServerCounters | null;
 }
 
 /**
@@ -198,8 +198,6 @@ export async function runBurst(
   if (histories.some((h) => h.activities > 0))
     await sleep(Math.max(0, allClosedObservedAt + SETTLE_MS - Date.now()));
 
-  const moved = (k: keyof DevServerCounters) =>
-    countersBefore && countersAfter ? countsBetween(countersBefore[k], countersAfter[k]) : null;
   return {
     t0,
     startsDoneAt,
@@ -210,7 +208,12 @@ export async function runBurst(
     failed: executions.filter((e) => Number.isFinite(e.closeMs) && e.status !== 'COMPLETED').length,
     timedOut,
     isolated,
-    devServerOperations: moved('persistence'),
-    devServerTasks: moved('tasks'),
+    devServer:
+      countersBefore && countersAfter
+        ? {
+            persistence: countsBetween(countersBefore.persistence, countersAfter.persistence),
+            tasks: countsBetween(countersBefore.tasks, countersAfter.tasks),
+          }
+        : null,
   };
 }

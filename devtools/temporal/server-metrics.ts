@@ -39,11 +39,6 @@ export async function devServerCounters(metricsUrl: string): Promise<DevServerCo
   };
 }
 
-/** The persistence requests now; throws when the server does not answer. */
-export async function persistenceRequests(metricsUrl: string): Promise<OperationCounts> {
-  return (await devServerCounters(metricsUrl)).persistence;
-}
-
 /** What moved between two readings, per operation (only those that moved). */
 export function countsBetween(before: OperationCounts, after: OperationCounts): OperationCounts {
   const moved: OperationCounts = {};

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, expect, inject, it } from 'vitest';
 import { START_SEARCH_ATTRIBUTES } from '../../src/contracts';
 import {
   countsBetween,
-  persistenceRequests,
+  devServerCounters,
   type OperationCounts,
 } from '../../devtools/temporal/server-metrics';
 import { uniqueId } from '../helpers/harness';
@@ -35,7 +35,7 @@ async function movedUntil(
 ): Promise<OperationCounts> {
   const deadline = Date.now() + 30_000;
   for (;;) {
-    const moved = countsBetween(before, await persistenceRequests(metricsUrl));
+    const moved = countsBetween(before, (await devServerCounters(metricsUrl)).persistence);
     if (done(moved) || Date.now() > deadline) return moved;
     await new Promise((r) => setTimeout(r, 250));
   }
@@ -44,7 +44,7 @@ async function movedUntil(
 it('starts executions with search attributes without reading the definitions from SQLite each time', async () => {
   const metricsUrl = inject('temporalMetricsUrl');
   const taskQueue = uniqueId('no-worker');
-  const before = await persistenceRequests(metricsUrl);
+  const before = (await devServerCounters(metricsUrl)).persistence;
   const handles = [];
   for (let i = 0; i < N; i++) {
     // No worker polls this queue: each start is the server's work alone.
