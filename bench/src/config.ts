@@ -53,6 +53,12 @@ export interface BenchConfig {
    * KEY=VALUE; empty = none). Default: the project's, devtools/temporal/dynamic-config.txt.
    */
   dynamicConfig: string[];
+  /**
+   * The floors' activities make the HTTP calls and write the state rows instead of only waiting
+   * (BENCH_FLOOR_IO=1; bench/floor/activities.ts): what the guide's I/O costs on top of Temporal,
+   * apart from the rest of the project. The targets stay defined against the plain floor.
+   */
+  floorIo: boolean;
   /** Run the worker under `node --cpu-prof` and summarise where its CPU goes (BENCH_PROFILE=1). */
   profile: boolean;
   /**
@@ -140,6 +146,7 @@ export function loadBenchConfig(): BenchConfig {
     keep: flag('BENCH_KEEP', false),
     publish: flag('BENCH_PUBLISH', false),
     profile: flag('BENCH_PROFILE', false),
+    floorIo: flag('BENCH_FLOOR_IO', false),
     bracket: flag('BENCH_BRACKET', true) && !flag('BENCH_PROFILE', false),
     sqlitePragmas: (process.env.BENCH_SQLITE_PRAGMAS ?? 'journal_mode=wal,synchronous=normal')
       .split(',')

@@ -106,6 +106,7 @@ export function buildReport(input: ReportInput): Report {
       parts: [...cfg.parts],
       references: cfg.references,
       bracket: cfg.bracket,
+      floorIo: cfg.floorIo,
       workerTuning: a?.worker.tuning ?? null,
     },
     temporal,

@@ -177,6 +177,9 @@ export async function startStack(cfg: BenchConfig, tmpDir: string, tag: string):
             TEMPORAL_NAMESPACE: 'default',
             FLOOR_TASK_QUEUE: floorTaskQueue,
             FLOOR_LATENCY_MS: String(cfg.latencyMs),
+            ...(cfg.floorIo
+              ? { FLOOR_API_URL: simulatorUrl, FLOOR_WAREHOUSE_PATH: path.join(tmpDir, 'floor.duckdb') }
+              : {}),
           },
         );
         return stack.floorWorker;

@@ -284,6 +284,13 @@ export function table(input: ReportInput): string {
           '',
         ]
       : []),
+    ...(cfg.floorIo
+      ? [
+          "**The floors' activities made the HTTP calls and wrote four state rows per execution " +
+            '(BENCH_FLOOR_IO=1): the ratios below are against that, not against the plain floor the targets name.**',
+          '',
+        ]
+      : []),
     `N=${cfg.n} (warm-up ${cfg.warmup}), simulator latency ${cfg.latencyMs} ms per call, ready on the first poll, poll delay 0; ` +
       `guide shape N=${cfg.guideN}; parts: ${[...cfg.parts].join(', ')}${cfg.references ? '' : ' (references off)'}; ` +
       `${CORES} cores; load average ${load.start.join(' ')} at start, ${load.end.join(' ')} at end` +
