@@ -45,6 +45,8 @@ export function createFloorIoActivities(io: { apiUrl: string; warehousePath: str
   const api = createPolicyApiClient({ baseUrl: io.apiUrl });
   const warehouse = new DuckDbWarehouse({ path: io.warehousePath });
   let version = 0;
+  // Rows without the policy and the API's answers (the project's carry them): the floor's I/O is
+  // the calls and the statements, not the JSON.
   const write = (executionId: string) => {
     const at = new Date().toISOString();
     const row = initialState({ executionId, workflowId: executionId, runId: null, policy: null, at });
