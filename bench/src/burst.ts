@@ -7,7 +7,7 @@
 import type { Client } from '@temporalio/client';
 import type { SearchAttributePair } from '@temporalio/common';
 import {
-  countsBetween,
+  countersBetween,
   devServerCounters,
   type DevServerCounters,
 } from '../../devtools/temporal/server-metrics';
@@ -208,12 +208,6 @@ export async function runBurst(
     failed: executions.filter((e) => Number.isFinite(e.closeMs) && e.status !== 'COMPLETED').length,
     timedOut,
     isolated,
-    devServer:
-      countersBefore && countersAfter
-        ? {
-            persistence: countsBetween(countersBefore.persistence, countersAfter.persistence),
-            tasks: countsBetween(countersBefore.tasks, countersAfter.tasks),
-          }
-        : null,
+    devServer: countersBefore && countersAfter ? countersBetween(countersBefore, countersAfter) : null,
   };
 }

@@ -48,3 +48,11 @@ export function countsBetween(before: OperationCounts, after: OperationCounts): 
   }
   return moved;
 }
+
+/** What moved in every counter between two readings. */
+export function countersBetween(before: DevServerCounters, after: DevServerCounters): DevServerCounters {
+  return {
+    persistence: countsBetween(before.persistence, after.persistence),
+    tasks: countsBetween(before.tasks, after.tasks),
+  };
+}
