@@ -426,6 +426,70 @@ describe('DuckDbWarehouse file lock discipline', () => {
   });
 });
 
+describe('DuckDbWarehouse and an idle dispatcher', () => {
+  const insertRequest = (file: string, id: string, keepLog = false) =>
+    pythonQuery(
+      file,
+      // keepLog: the commit stays in the write-ahead log (no checkpoint when python closes the file).
+      `${keepLog ? 'PRAGMA disable_checkpoint_on_shutdown; ' : ''}INSERT INTO policy_execution_requests ` +
+        `(request_id, policy, requested_at, requested_by, status) VALUES ('${id}', '{"policy_name": "${id}"}', ` +
+        `TIMESTAMP '2026-01-01 00:00:00', 'dbt_user', 'requested') RETURNING request_id`,
+    );
+
+  it('answers an unchanged, empty request table without opening the file; a request another process adds is seen at the next pass', async () => {
+    const file = freshFile();
+    const wh = new DuckDbWarehouse({ path: file });
+    await wh.init();
+    expect(await wh.pendingRequests()).toEqual([]);
+    const opens = wh.stats().opens;
+    for (let i = 0; i < 5; i += 1) expect(await wh.pendingRequests()).toEqual([]);
+    expect(wh.stats()).toMatchObject({ opens, quietPasses: 5 });
+
+    // Another process (dbt run-operation) inserts, with a checkpoint at its close, then without one.
+    for (const [i, keepLog] of [false, true, false, true].entries()) {
+      const id = `r${i}`;
+      insertRequest(file, id, keepLog);
+      expect(fs.existsSync(`${file}.wal`)).toBe(keepLog);
+      expect((await wh.pendingRequests()).map((r) => r.request_id)).toEqual([id]);
+      await wh.markRequests([{ requestId: id, status: 'dispatched', workflowId: id }]);
+      // The pass after the marks reads once (this process wrote), then trusts the file again.
+      expect(await wh.pendingRequests()).toEqual([]);
+      const { opens: before, quietPasses } = wh.stats();
+      expect(await wh.pendingRequests()).toEqual([]);
+      expect(wh.stats()).toMatchObject({ opens: before, quietPasses: quietPasses + 1 });
+    }
+  });
+
+  it("this process's own state writes and quietRecheckMs end the trust; 0 reads every time", async () => {
+    const file = freshFile();
+    const wh = new DuckDbWarehouse({
+      path: file,
+      quietRecheckMs: 200,
+      hold: { idleMs: 30, maxHoldMs: 60_000, yieldMs: 10 },
+    });
+    await wh.init();
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(wh.stats().quietPasses).toBe(1);
+    await wh.upsertStates([baseRow('s1')]);
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(wh.stats().quietPasses).toBe(1);
+    await sleep(100); // the held file closes (checkpoint): the mark changes once more
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(wh.stats().quietPasses).toBe(2);
+    await sleep(250);
+    const opens = wh.stats().opens;
+    expect(await wh.pendingRequests()).toEqual([]);
+    expect(wh.stats()).toMatchObject({ opens: opens + 1, quietPasses: 2 });
+
+    const every = new DuckDbWarehouse({ path: freshFile(), quietRecheckMs: 0 });
+    await every.init();
+    for (let i = 0; i < 3; i += 1) expect(await every.pendingRequests()).toEqual([]);
+    expect(every.stats().quietPasses).toBe(0);
+  });
+});
+
 describe('withDuckDb', () => {
   it('commits on success, rolls back on error, and releases the file either way', async () => {
     const file = freshFile();

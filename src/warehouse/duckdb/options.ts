@@ -23,6 +23,12 @@ export interface DuckDbWarehouseOptions {
    * DEFAULT_COMMIT_DELAY.
    */
   commitDelay?: GroupCommit | null;
+  /**
+   * After `pendingRequests` found none, answer none without opening the file while the file and
+   * its write-ahead log are unchanged, for at most this long. Default DEFAULT_QUIET_RECHECK_MS;
+   * `0` reads every time.
+   */
+  quietRecheckMs?: number;
 }
 
 export interface DuckDbWarehouseStats extends WarehouseStats {
@@ -36,6 +42,8 @@ export interface DuckDbWarehouseStats extends WarehouseStats {
   prepares: number;
   /** Batches that waited for more rows (group commit, DEFAULT_COMMIT_DELAY). */
   delayedBatches: number;
+  /** `pendingRequests` answered without opening the file (nothing written since an empty read). */
+  quietPasses: number;
 }
 
 export const DEFAULT_MAX_BATCH_ROWS = 500;
@@ -50,3 +58,11 @@ export type GroupCommit = Omit<CommitDelay<PreparedRow>, 'keyOf'>;
  * never wait (docs/performance-log.md, change 14).
  */
 export const DEFAULT_COMMIT_DELAY: GroupCommit = { ms: 100, siblings: 4, windowMs: 250 };
+
+/**
+ * How long an empty request table is trusted while its file looks unchanged. A commit by any process
+ * changes the file's or its log's size or times, so the mark alone would do; the full read this
+ * often bounds what a change the file system's coarse timestamps missed could cost: a request
+ * started this much later, never lost (the dispatcher's idle cost: docs/configuration.md).
+ */
+export const DEFAULT_QUIET_RECHECK_MS = 30_000;

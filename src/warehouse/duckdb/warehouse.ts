@@ -27,6 +27,7 @@ import {
   type WarehouseLogger,
 } from '../types';
 import { upsertSql } from './codec';
+import { fileMark } from './file-mark';
 import {
   closeHeldNow,
   DEFAULT_HOLD,
@@ -42,6 +43,7 @@ import { takeLease } from './lease';
 import {
   DEFAULT_COMMIT_DELAY,
   DEFAULT_MAX_BATCH_ROWS,
+  DEFAULT_QUIET_RECHECK_MS,
   type DuckDbWarehouseOptions,
   type DuckDbWarehouseStats,
 } from './options';
@@ -63,7 +65,17 @@ export class DuckDbWarehouse implements Warehouse {
   private readonly maxBatchRows: number;
   private readonly hold: HoldPolicy;
   private readonly logger: WarehouseLogger | undefined;
-  private readonly counters = { opens: 0, statements: 0, prepares: 0, lockRetries: 0, busyErrors: 0 };
+  private readonly quietRecheckMs: number;
+  private readonly counters = {
+    opens: 0,
+    statements: 0,
+    prepares: 0,
+    lockRetries: 0,
+    busyErrors: 0,
+    quietPasses: 0,
+  };
+  /** After a read found no pending request: the file as it was just before that read, and when. */
+  private quiet: { mark: string; at: number } | null = null;
   private readonly writer: BatchWriter<PreparedRow>;
   private initialized: Promise<void> | null = null;
   private closed = false;
@@ -77,6 +89,7 @@ export class DuckDbWarehouse implements Warehouse {
     this.maxBatchRows = Math.max(1, Math.floor(opts.maxBatchRows ?? DEFAULT_MAX_BATCH_ROWS));
     this.hold = opts.hold ?? DEFAULT_HOLD;
     this.logger = opts.logger;
+    this.quietRecheckMs = Math.max(0, opts.quietRecheckMs ?? DEFAULT_QUIET_RECHECK_MS);
     const commitDelay = opts.commitDelay === undefined ? DEFAULT_COMMIT_DELAY : opts.commitDelay;
     this.writer = new BatchWriter<PreparedRow>({
       maxBatchRows: this.maxBatchRows,
@@ -146,7 +159,20 @@ export class DuckDbWarehouse implements Warehouse {
     if (!Number.isSafeInteger(limit) || limit < 0)
       throw new RangeError(`limit must be a non-negative integer`);
     await this.ensureInit();
-    return this.read((connection) => selectPendingRequests(connection, limit));
+    // An idle dispatcher asks every second: while no process has written the file since a read
+    // found nothing, nothing can be pending, and the answer needs no open (options.ts).
+    const quiet = this.quiet;
+    if (quiet && Date.now() - quiet.at < this.quietRecheckMs && fileMark(this.path) === quiet.mark) {
+      this.counters.quietPasses += 1;
+      return [];
+    }
+    this.quiet = null;
+    // Marked before the read: a write that lands during or after it changes the mark.
+    const mark = fileMark(this.path);
+    const at = Date.now();
+    const requests = await this.read((connection) => selectPendingRequests(connection, limit));
+    if (requests.length === 0 && limit > 0) this.quiet = { mark, at };
+    return requests;
   }
 
   async markRequests(outcomes: readonly RequestOutcome[]): Promise<void> {
