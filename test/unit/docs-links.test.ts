@@ -22,9 +22,12 @@ function markdownFiles(): string[] {
     .sort();
 }
 
+/** A fenced code block, fences included. */
+const FENCED = /^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm;
+
 /** The text without fenced code blocks and inline code spans (links there are examples, not links). */
 function prose(text: string): string {
-  return text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '').replace(/`[^`\n]*`/g, '');
+  return text.replace(FENCED, '').replace(/`[^`\n]*`/g, '');
 }
 
 /** GitHub's anchor for a heading: its text lower-cased, punctuation dropped, spaces as hyphens. */
@@ -46,7 +49,7 @@ function anchorsOf(file: string): Set<string> {
   const text = fs.readFileSync(file, 'utf8');
   const anchors = new Set<string>();
   const seen = new Map<string, number>();
-  const withoutFences = text.replace(/^(```|~~~)[^\n]*\n[\s\S]*?^\1[^\n]*$/gm, '');
+  const withoutFences = text.replace(FENCED, '');
   for (const m of withoutFences.matchAll(/^#{1,6}[ \t]+(.+?)[ \t#]*$/gm)) {
     const base = slug(m[1] ?? '');
     const n = seen.get(base) ?? 0;

@@ -161,15 +161,15 @@ export class DuckDbWarehouse implements Warehouse {
     await this.ensureInit();
     // An idle dispatcher asks every second: while no process has written the file since a read
     // found nothing, nothing can be pending, and the answer needs no open (options.ts).
+    // Marked before the read: a write that lands during or after it changes the mark.
+    const mark = fileMark(this.path);
+    const at = Date.now();
     const quiet = this.quiet;
-    if (quiet && Date.now() - quiet.at < this.quietRecheckMs && fileMark(this.path) === quiet.mark) {
+    if (quiet && at - quiet.at < this.quietRecheckMs && mark === quiet.mark) {
       this.counters.quietPasses += 1;
       return [];
     }
     this.quiet = null;
-    // Marked before the read: a write that lands during or after it changes the mark.
-    const mark = fileMark(this.path);
-    const at = Date.now();
     const requests = await this.read((connection) => selectPendingRequests(connection, limit));
     if (requests.length === 0 && limit > 0) this.quiet = { mark, at };
     return requests;
